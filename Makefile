@@ -1,0 +1,79 @@
+# MedGAN Lab — every target installs what it needs first (`make setup` is idempotent).
+#   make test        what CI runs: lint, release sync, grading loop, package tests, nbval
+#   make reproduce   run the course end to end; report in build/report/index.html
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# cpu | gpu (TensorFlow distribution) plus the course and developer tools
+EXTRAS ?= cpu,course,dev
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+PYTEST_WORKERS ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: help setup lab test test-unit test-notebooks lint format release check-release \
+        reproduce bench data grade clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+	@echo "  make setup | lab | release | bench | data | grade ASSIGNMENT=.. SUBMISSIONS=.. | clean"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	@touch $@
+	@echo "setup: $(VENV) ready ($(EXTRAS))"
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=.
+
+lint: setup
+	$(BIN)/ruff check src tests autograder solutions/*/*.py
+	$(BIN)/ruff format --check src tests
+
+format: setup
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+release: setup
+	$(BIN)/medganlab release
+
+# notebooks/ (and the generated solution .ipynb) must equal a fresh generation.
+check-release: release
+	@git diff --exit-code --stat -- notebooks solutions || \
+	  { echo "notebooks/ or solutions/*.ipynb differ from a fresh 'make release': run it and commit"; exit 1; }
+	@untracked=$$(git status --porcelain --untracked-files=all -- notebooks solutions | grep '^??' || true); \
+	  if [ -n "$$untracked" ]; then echo "untracked generated files:"; echo "$$untracked"; exit 1; fi
+
+test-unit: setup
+	MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
+
+test-notebooks: setup
+	MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
+	  -p no:cacheprovider solutions
+
+test: setup lint check-release test-unit test-notebooks
+	@echo "make test: all checks passed"
+
+reproduce: setup
+	$(BIN)/medganlab reproduce
+	@echo "open build/report/index.html"
+
+bench: setup
+	$(BIN)/python -m medganlab.bench
+
+data: setup
+	$(BIN)/medganlab data cxr --out datasets/cxr_phantom
+	$(BIN)/medganlab data ct --out datasets/kidney_ct_phantom
+
+grade: setup
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
+	  { echo "usage: make grade ASSIGNMENT=00_setup_and_data SUBMISSIONS=path/to/submissions"; exit 2; }
+	$(BIN)/medganlab grade $(ASSIGNMENT) --submissions $(SUBMISSIONS) --out build/grades/$(ASSIGNMENT)
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

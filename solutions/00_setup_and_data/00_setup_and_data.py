@@ -1,0 +1,323 @@
+# %% [markdown]
+# # Set up the course and read your first CT slice
+#
+# Check that your environment works, warm up with Keras, and turn the stored numbers of a
+# real DICOM CT slice into Hounsfield units and a displayable window.
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/medganlab/medganlab/blob/main/notebooks/00_setup_and_data/00_setup_and_data.ipynb)
+# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
+
+# %% [markdown]
+# **What you'll do** (about 60 minutes)
+#
+# | Section | Teaching | Exercises |
+# |---|---|---|
+# | Set up and check the run profile | 5 min | — |
+# | Warm up with Keras | 10 min | — |
+# | Read a DICOM CT slice | 10 min | — |
+# | Convert stored values to Hounsfield units | 5 min | 10 min |
+# | Window the image for display | 5 min | 10 min |
+# | Compare a soft-tissue and a lung window | 5 min | 5 min |
+#
+# **What you'll learn**
+#
+# - how the course sizes every run with one switch, the *run profile*;
+# - how a Keras model is built, trained with `fit()` and checked with a loss curve;
+# - what a DICOM file stores, and how `RescaleSlope` and `RescaleIntercept` give Hounsfield units (HU);
+# - how a window (width *W*, level *L*) maps HU to the range `[-1, 1]` that the course's networks use.
+#
+# **What you'll need**: Python and NumPy; no medical background. Every file you read here is
+# generated or ships with the course's libraries: nothing is downloaded.
+
+# %% [markdown]
+# ## Setup
+#
+# On Colab, the next cell installs the course package (Colab already has TensorFlow).
+# Everywhere else it does nothing: `make setup` installed everything.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:
+    # %pip install --quiet "medganlab @ git+https://github.com/medganlab/medganlab@main"
+    pass
+
+# %% [markdown]
+# Import what this notebook uses, then let `medganlab.setup()` seed every random generator,
+# pick the device and the numeric precision, and print what it chose.
+
+# %%
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pydicom
+from keras import layers
+from pydicom.data import get_testdata_file
+
+import medganlab
+from medganlab.plotting import plot_history, show_images
+from medganlab.report import show_metrics
+
+info = medganlab.setup()
+
+# %% [markdown]
+# ## Configuration
+#
+# Every number this notebook uses comes from one place. The *profile* decides the sizes:
+# `smoke` runs in seconds (CI and autograding), `cpu` in minutes on a laptop, `gpu` at the
+# papers' scale. Set `MEDGANLAB_PROFILE` before starting Jupyter to choose one.
+
+# %%
+cfg = medganlab.profile_for("00_setup_and_data")
+cfg
+
+# %% [markdown]
+# ## Warm up with Keras
+#
+# Before any GAN, train the smallest useful network: a classifier that separates two
+# interleaved spirals. Make the data first.
+
+
+# %%
+def make_spirals(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved spirals in 2-D with labels 0 and 1."""
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0.25, 3.0 * np.pi, size=n)
+    label = rng.integers(0, 2, size=n)
+    angle = t + np.pi * label
+    x = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1) / (3 * np.pi)
+    return (x + rng.normal(0, 0.02, x.shape)).astype("float32"), label.astype("float32")
+
+
+x_train, y_train = make_spirals(cfg.warmup_samples, cfg.seed)
+x_train.shape, y_train.mean()
+
+# %%
+plt.figure(figsize=(3.5, 3.5))
+plt.scatter(x_train[:, 0], x_train[:, 1], c=y_train, s=4, cmap="coolwarm")
+plt.title("Two spirals")
+plt.axis("equal")
+plt.show()
+
+# %% [markdown]
+# Build a small multilayer perceptron with the functional API: two inputs, two hidden
+# layers, one sigmoid output. The last layer computes in `float32`, which keeps the loss
+# exact even when the rest of the model runs in mixed precision.
+
+# %%
+inputs = keras.Input(shape=(2,))
+h = layers.Dense(64, activation="relu")(inputs)
+h = layers.Dense(64, activation="relu")(h)
+outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(h)
+warmup_model = keras.Model(inputs, outputs, name="spiral_classifier")
+warmup_model.summary()
+
+# %% [markdown]
+# Train it with `fit()`. `verbose=2` prints one line per epoch, which keeps logs short.
+
+# %%
+warmup_model.compile(
+    optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy", metrics=["accuracy"]
+)
+history = warmup_model.fit(
+    x_train,
+    y_train,
+    batch_size=cfg.batch_size,
+    epochs=cfg.warmup_epochs,
+    validation_split=0.2,
+    verbose=2,
+)
+
+# %%
+plot_history(history, keys=["loss", "val_loss"], title="Spiral classifier: loss")
+plt.show()
+
+# %% [markdown]
+# In the `cpu` and `gpu` profiles the validation accuracy climbs above 0.9; the `smoke`
+# profile trains for two epochs only, to prove the code runs.
+
+# %%
+show_metrics(
+    "Keras warm-up",
+    {"epochs": cfg.warmup_epochs, "val_accuracy": history.history["val_accuracy"][-1]},
+)
+
+# %% [markdown]
+# ## Read a DICOM CT slice
+#
+# DICOM is the file format of medical images: a header of tagged attributes plus pixel
+# data. pydicom ships a real, anonymised CT slice for its tests; read it.
+
+# %%
+ct_path = get_testdata_file("CT_small.dcm")
+ct = pydicom.dcmread(ct_path)
+for keyword in [
+    "Modality",
+    "Rows",
+    "Columns",
+    "PixelSpacing",
+    "SliceThickness",
+    "BitsStored",
+    "PixelRepresentation",
+    "RescaleSlope",
+    "RescaleIntercept",
+]:
+    print(f"{keyword:>20}: {ct.get(keyword)}")
+
+# %% [markdown]
+# The pixel data holds *stored values*, integers whose meaning depends on the scanner. Look
+# at their range: they are not yet Hounsfield units.
+
+# %%
+stored = ct.pixel_array
+stored.dtype, stored.min(), stored.max()
+
+# %% [markdown]
+# ## Convert stored values to Hounsfield units
+#
+# CT measures X-ray attenuation relative to water. The Hounsfield scale fixes water at 0 HU
+# and air at −1000 HU; fat is about −100, soft tissue 10–80, bone several hundred to 1000+.
+# DICOM stores a linear rescale: `HU = stored × RescaleSlope + RescaleIntercept`.
+#
+# ### Exercise 1
+#
+# Implement `stored_to_hu`. Return `float32` values, and make sure the multiplication cannot
+# overflow the integer type of the input (cast before you compute).
+
+
+# %% solution grade_id="stored_to_hu"
+def stored_to_hu(stored: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """Convert DICOM stored values to Hounsfield units (float32, same shape)."""
+    ### BEGIN SOLUTION
+    return np.asarray(stored).astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    ### END SOLUTION
+
+
+# %% tests grade_id="test_stored_to_hu" points=3
+"""stored_to_hu applies HU = stored * slope + intercept, in float32."""
+got = stored_to_hu(np.array([[0, 1024], [2048, 24]], dtype=np.uint16), 1.0, -1024.0)
+assert got.shape == (2, 2), f"expected shape (2, 2), got {got.shape}"
+assert got.dtype == np.float32, f"expected dtype float32, got {got.dtype}"
+expected = np.array([[-1024, 0], [1024, -1000]], dtype=np.float32)
+assert np.allclose(got, expected), f"expected {expected.tolist()}, got {got.tolist()}"
+### BEGIN HIDDEN TESTS
+big = stored_to_hu(np.array([30000, 32767], dtype=np.int16), 2.0, -1024.0)
+assert np.allclose(big, [58976, 64510]), "large stored values must not overflow"
+assert np.allclose(stored_to_hu(np.array([10, 20]), 0.5, 3.0), [8.0, 13.0]), (
+    "the slope must multiply the stored value before the intercept is added"
+)
+from pydicom.pixels import apply_modality_lut
+
+reference = apply_modality_lut(ct.pixel_array, ct)
+assert np.allclose(stored_to_hu(ct.pixel_array, ct.RescaleSlope, ct.RescaleIntercept), reference), (
+    "the CT slice converted to HU differs from the DICOM standard"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Convert the slice and look at its histogram: the peak near −1000 is the air around the
+# patient; the soft-tissue peak lies near +40 HU.
+
+# %%
+hu = stored_to_hu(ct.pixel_array, ct.RescaleSlope, ct.RescaleIntercept)
+plt.figure(figsize=(6, 3))
+plt.hist(hu.ravel(), bins=100, color="0.3")
+plt.xlabel("Hounsfield units")
+plt.ylabel("pixels")
+plt.show()
+
+# %% [markdown]
+# ## Window the image for display
+#
+# A screen shows about 256 grey levels; CT spans more than 4000 HU. A *window* of width `W`
+# centred on level `L` maps `[L − W/2, L + W/2]` to the full grey range and clips the rest.
+# The course feeds networks values in `[-1, 1]`, so the window maps to that range.
+#
+# ### Exercise 2
+#
+# Implement `window_to_unit`: clip `hu` to the window, then map it linearly so the lower edge
+# gives −1, the level gives 0 and the upper edge gives +1. Return `float32`.
+
+
+# %% solution grade_id="window_to_unit"
+def window_to_unit(hu: np.ndarray, center: float, width: float) -> np.ndarray:
+    """Clip HU to the window [center - width/2, center + width/2] and map it to [-1, 1]."""
+    ### BEGIN SOLUTION
+    if width <= 0:
+        raise ValueError(f"window width must be positive, got {width}")
+    low = center - width / 2.0
+    high = center + width / 2.0
+    clipped = np.clip(np.asarray(hu, dtype=np.float32), low, high)
+    return (2.0 * (clipped - low) / (high - low) - 1.0).astype(np.float32)
+    ### END SOLUTION
+
+
+# %% tests grade_id="test_window_to_unit" points=3
+"""window_to_unit maps the soft-tissue window W400/L0 onto [-1, 1] and clips outside it."""
+got = window_to_unit(np.array([-1000.0, -200.0, 0.0, 100.0, 200.0, 1000.0]), 0.0, 400.0)
+expected = np.array([-1.0, -1.0, 0.0, 0.5, 1.0, 1.0])
+assert got.dtype == np.float32, f"expected dtype float32, got {got.dtype}"
+assert np.allclose(got, expected), f"W400/L0: expected {expected.tolist()}, got {got.tolist()}"
+### BEGIN HIDDEN TESTS
+lung = window_to_unit(np.array([[-1350.0, -600.0], [150.0, -975.0]]), -600.0, 1500.0)
+assert lung.shape == (2, 2), "the window must keep the input's shape"
+assert np.allclose(lung, [[-1.0, 0.0], [1.0, -0.5]]), "a lung window W1500/L-600 is mapped wrongly"
+sweep = window_to_unit(np.linspace(-500, 500, 101), 40.0, 80.0)
+assert np.all(np.diff(sweep) >= 0) and sweep.min() == -1.0 and sweep.max() == 1.0, (
+    "a window must be monotonic and reach exactly -1 and +1"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Compare a soft-tissue and a lung window
+#
+# Show the same slice through the soft-tissue window (W400/L0, the window of the kidney
+# segmentation paper) and a lung window (W1500/L−600).
+
+# %%
+soft = window_to_unit(hu, center=0, width=400)
+lung = window_to_unit(hu, center=-600, width=1500)
+show_images([soft, lung], ["soft tissue W400/L0", "lung W1500/L-600"], vmin=-1, vmax=1)
+plt.show()
+
+# %%
+show_metrics(
+    "CT_small.dcm",
+    {
+        "HU min": float(hu.min()),
+        "HU max": float(hu.max()),
+        "fraction inside W400/L0": float(np.mean(np.abs(hu) <= 200)),
+    },
+)
+
+# %% [markdown] manual grade_id="explain_windows" points=2
+# ### Exercise 3 (written)
+#
+# In two or three sentences: which structures can you tell apart in the soft-tissue window
+# but not in the lung window, and why does a window that is narrower show more contrast?
+#
+# === BEGIN MARK SCHEME ===
+# Soft-tissue window separates fat (−100), fluid/muscle (10–50) and enhanced organs
+# (60–200): they span many grey levels. In the lung window the same 300 HU range covers only
+# about 50 grey levels, so they look alike; air-filled lung, in turn, is only visible in the
+# lung window. Contrast per HU is 2/W: halving W doubles it (1 mark each point).
+# === END MARK SCHEME ===
+#
+# YOUR ANSWER HERE
+
+# %% [markdown]
+# ## Key points
+#
+# - One configuration cell, `cfg = medganlab.profile_for(...)`, sizes every run; the code is
+#   the same in the `smoke`, `cpu` and `gpu` profiles.
+# - A Keras model is built with the functional API, trained with `fit()` and judged by its
+#   loss curves, never by one number.
+# - DICOM pixel data are stored values: `HU = stored × slope + intercept` gives physics.
+# - A window `W/L` chooses which tissues get contrast; the course maps it to `[-1, 1]`.
+#
+# ## Further reading
+#
+# - [DICOM standard, Part 3, C.11.1: Modality LUT](https://dicom.nema.org/medical/dicom/current/output/chtml/part03/sect_C.11.html)
+# - [pydicom user guide](https://pydicom.github.io/pydicom/stable/)
+# - [Keras: the functional API](https://keras.io/guides/functional_api/)
+# - Hounsfield, G. N. (1973). Computerized transverse axial scanning. *Br J Radiol* 46.

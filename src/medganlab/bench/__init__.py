@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): speed and quality numbers, printed and written to build/bench/."""

@@ -1,0 +1,5 @@
+import sys
+
+from medganlab.bench.runner import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data generation, reading and pipelines (phantoms, DICOM, NIH / KiTS19 layouts)."""

@@ -1,0 +1,59 @@
+"""Where things live: one place for every path, overridable by environment variables.
+
+``MEDGANLAB_HOME``  the repository (or any folder) that holds ``datasets/``, ``build/``...
+``MEDGANLAB_DATA``  generated and plugged-in data sets (default ``<home>/datasets``)
+``MEDGANLAB_BUILD`` reports, benchmarks, figures (default ``<home>/build``)
+``MEDGANLAB_ARTIFACTS`` models exported between notebooks (default ``<home>/artifacts``)
+
+Notebooks run with their own folder as working directory (nbgrader does that too), so the
+home is found by walking up from the working directory to a folder that holds
+``pyproject.toml`` next to ``src/medganlab``; failing that, the user's cache directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["home", "data_dir", "build_dir", "artifacts_dir"]
+
+
+def _looks_like_repo(folder: Path) -> bool:
+    return (folder / "pyproject.toml").is_file() and (folder / "src" / "medganlab").is_dir()
+
+
+def home() -> Path:
+    """Return the course home folder (see module docstring)."""
+    env = os.environ.get("MEDGANLAB_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve()
+    for folder in here.parents:  # editable install: src/medganlab/paths.py
+        if _looks_like_repo(folder):
+            return folder
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if _looks_like_repo(folder):
+            return folder
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "medganlab"
+
+
+def _from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    path = Path(value).expanduser() if value else default
+    return path.resolve()
+
+
+def data_dir() -> Path:
+    """Folder of data sets (``MEDGANLAB_DATA``, default ``<home>/datasets``)."""
+    return _from_env("MEDGANLAB_DATA", home() / "datasets")
+
+
+def build_dir() -> Path:
+    """Folder of reports and benchmark results (``MEDGANLAB_BUILD``, default ``<home>/build``)."""
+    return _from_env("MEDGANLAB_BUILD", home() / "build")
+
+
+def artifacts_dir() -> Path:
+    """Folder of models exported between notebooks (``MEDGANLAB_ARTIFACTS``)."""
+    return _from_env("MEDGANLAB_ARTIFACTS", home() / "artifacts")

@@ -1,0 +1,268 @@
+"""Run profiles: one switch (``MEDGANLAB_PROFILE``) sizes every notebook.
+
+``smoke``  seconds per notebook: CI, nbval and autograding. Proves the code runs.
+``cpu``    a 2-core laptop: minutes per notebook, recognisable results.
+``gpu``    the papers' scale (256x256 GAN outputs, VGG-16 at 224, 512x512 CT).
+
+Unset, the profile is ``smoke`` when ``NBGRADER_EXECUTION`` or ``CI`` is set, ``gpu`` when
+TensorFlow sees a GPU, else ``cpu``. Every notebook reads its knobs from one cell::
+
+    cfg = medganlab.profile_for("01_dcgan")
+
+The same code runs in all three profiles; only the numbers below change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "PROFILES",
+    "ASSIGNMENTS",
+    "active_profile",
+    "profile_for",
+    "SetupAndDataConfig",
+    "DcganConfig",
+    "ConditionalGanConfig",
+    "MultiscaleGanConfig",
+]
+
+PROFILES = ("smoke", "cpu", "gpu")
+
+
+def _gpu_visible() -> bool:
+    """True when TensorFlow sees a GPU (imports TensorFlow only when it is installed)."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return False
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def active_profile(environ: dict[str, str] | None = None, gpu: bool | None = None) -> str:
+    """Return the active profile name.
+
+    Args:
+        environ: the environment to read (default ``os.environ``).
+        gpu: whether a GPU is visible (default: ask TensorFlow, only if needed).
+
+    Raises:
+        ValueError: ``MEDGANLAB_PROFILE`` holds a name that is not a profile.
+    """
+    env = os.environ if environ is None else environ
+    name = env.get("MEDGANLAB_PROFILE", "").strip().lower()
+    if name:
+        if name not in PROFILES:
+            raise ValueError(
+                f"MEDGANLAB_PROFILE={env['MEDGANLAB_PROFILE']!r} is not a run profile; "
+                f"expected one of: {', '.join(PROFILES)}"
+            )
+        return name
+    if env.get("NBGRADER_EXECUTION") or env.get("CI"):
+        return "smoke"
+    if gpu is None:
+        gpu = _gpu_visible()
+    return "gpu" if gpu else "cpu"
+
+
+@dataclass(frozen=True)
+class _Config:
+    """Knobs common to every assignment."""
+
+    assignment: str
+    profile: str
+    seed: int = 42
+
+    def replace(self, **changes: Any) -> _Config:
+        """Return a copy with some knobs changed (for experiments in a notebook)."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """All knobs as a plain dict (for reports)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class SetupAndDataConfig(_Config):
+    """00_setup_and_data: the data tour and the Keras warm-up."""
+
+    cxr_images: int = 64  # chest X-ray phantoms generated for the tour
+    cxr_size: int = 128  # their side in pixels
+    ct_cases: int = 2  # kidney-CT phantom cases generated for the tour
+    ct_size: int = 128  # in-plane side in pixels
+    ct_slice_thickness_mm: float = 5.0
+    warmup_samples: int = 512  # toy data points for the Keras warm-up
+    warmup_epochs: int = 5
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class DcganConfig(_Config):
+    """01_dcgan: unconditional DCGAN on the chest X-ray phantom."""
+
+    image_size: int = 64
+    train_images: int = 4000
+    latent_dim: int = 100
+    generator_width: int = 64  # filters of the last generator block (doubles per block)
+    discriminator_width: int = 64
+    batch_size: int = 64
+    epochs: int = 10
+    steps_per_epoch: int | None = None  # None: one pass over the images
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    sample_grid: int = 8  # the fixed-noise grid is sample_grid x sample_grid
+
+
+@dataclass(frozen=True)
+class ConditionalGanConfig(DcganConfig):
+    """02_conditional_gan: one-hot conditioning on the 8 findings."""
+
+    num_classes: int = 8
+    per_finding_samples: int = 8
+
+
+@dataclass(frozen=True)
+class MultiscaleGanConfig(_Config):
+    """03_multiscale_attention_gan (SPEC §A): the paper's tree generator, LSGAN, tau, 1:5."""
+
+    image_size: int = 256  # the top scale; the tree has image_size/4, /2, /1
+    train_images: int = 100_000
+    latent_dim: int = 100
+    num_classes: int = 8
+    base_width: int = 64
+    batch_size: int = 16
+    epochs: int = 20
+    steps_per_epoch: int | None = None
+    learning_rate: float = 2e-5
+    beta_1: float = 0.5
+    d_steps_per_g_step: int = 5
+    tau_step: float = 0.1
+    tau_every_epochs: int = 5
+
+
+# Each assignment: its config class and the knobs that differ per profile.
+_TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
+    "00_setup_and_data": (
+        SetupAndDataConfig,
+        {
+            "smoke": dict(
+                cxr_images=16,
+                cxr_size=64,
+                ct_cases=1,
+                ct_size=64,
+                ct_slice_thickness_mm=10.0,
+                warmup_samples=256,
+                warmup_epochs=2,
+            ),
+            "cpu": dict(
+                cxr_images=64,
+                cxr_size=256,
+                ct_cases=2,
+                ct_size=256,
+                ct_slice_thickness_mm=5.0,
+                warmup_samples=2048,
+                warmup_epochs=10,
+            ),
+            "gpu": dict(
+                cxr_images=256,
+                cxr_size=512,
+                ct_cases=4,
+                ct_size=512,
+                ct_slice_thickness_mm=3.0,
+                warmup_samples=8192,
+                warmup_epochs=20,
+            ),
+        },
+    ),
+    "01_dcgan": (
+        DcganConfig,
+        {
+            "smoke": dict(
+                image_size=32,
+                train_images=128,
+                generator_width=16,
+                discriminator_width=16,
+                batch_size=32,
+                epochs=1,
+                steps_per_epoch=2,
+                sample_grid=4,
+            ),
+            "cpu": dict(image_size=64, train_images=4000, epochs=10),
+            "gpu": dict(
+                image_size=128,
+                train_images=20_000,
+                generator_width=128,
+                discriminator_width=128,
+                epochs=25,
+            ),
+        },
+    ),
+    "02_conditional_gan": (
+        ConditionalGanConfig,
+        {
+            "smoke": dict(
+                image_size=32,
+                train_images=128,
+                generator_width=16,
+                discriminator_width=16,
+                batch_size=32,
+                epochs=1,
+                steps_per_epoch=2,
+                sample_grid=4,
+                per_finding_samples=2,
+            ),
+            "cpu": dict(image_size=64, train_images=4000, epochs=12),
+            "gpu": dict(
+                image_size=128,
+                train_images=40_000,
+                generator_width=128,
+                discriminator_width=128,
+                epochs=25,
+                per_finding_samples=16,
+            ),
+        },
+    ),
+    "03_multiscale_attention_gan": (
+        MultiscaleGanConfig,
+        {
+            "smoke": dict(
+                image_size=32,
+                train_images=64,
+                base_width=8,
+                batch_size=8,
+                epochs=1,
+                steps_per_epoch=2,
+            ),
+            "cpu": dict(
+                image_size=64, train_images=4000, base_width=16, epochs=20, steps_per_epoch=60
+            ),
+            "gpu": dict(),  # the paper: 256, 100k images, batch 16, 20 epochs
+        },
+    ),
+}
+
+ASSIGNMENTS = tuple(sorted(_TABLE))
+
+
+def profile_for(assignment: str, profile: str | None = None) -> _Config:
+    """Return every knob of ``assignment`` (its folder name) in the active profile.
+
+    Args:
+        assignment: the assignment folder name, e.g. ``"01_dcgan"``.
+        profile: force a profile instead of the active one.
+
+    Raises:
+        ValueError: unknown assignment or profile name.
+    """
+    if assignment not in _TABLE:
+        raise ValueError(
+            f"unknown assignment {assignment!r}; expected one of: {', '.join(ASSIGNMENTS)}"
+        )
+    name = active_profile() if profile is None else profile
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; expected one of: {', '.join(PROFILES)}")
+    config_class, per_profile = _TABLE[assignment]
+    return config_class(assignment=assignment, profile=name, **per_profile[name])

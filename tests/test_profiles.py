@@ -1,0 +1,91 @@
+"""Run profiles: names, selection rules, knobs, and that CI can only run smoke."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+
+import pytest
+
+from medganlab import profiles
+from medganlab.profiles import PROFILES, active_profile, profile_for
+
+# Knobs where a bigger number means a cheaper run.
+INVERSE_KNOBS = {"ct_slice_thickness_mm"}
+
+
+def test_wrong_profile_name_lists_the_valid_ones():
+    with pytest.raises(ValueError) as info:
+        active_profile({"MEDGANLAB_PROFILE": "fast"})
+    message = str(info.value)
+    assert "'fast'" in message and all(name in message for name in PROFILES)
+
+
+@pytest.mark.parametrize(
+    ("environ", "gpu", "expected"),
+    [
+        ({}, False, "cpu"),
+        ({}, True, "gpu"),
+        ({"CI": "true"}, True, "smoke"),
+        ({"NBGRADER_EXECUTION": "autograde"}, True, "smoke"),
+        ({"MEDGANLAB_PROFILE": "GPU "}, False, "gpu"),
+        ({"MEDGANLAB_PROFILE": "cpu", "CI": "1"}, False, "cpu"),
+    ],
+)
+def test_active_profile_rules(environ, gpu, expected):
+    assert active_profile(environ, gpu=gpu) == expected
+
+
+def test_every_assignment_folder_has_a_profile(repo):
+    folders = {p.name for p in (repo / "solutions").iterdir() if p.is_dir()}
+    assert folders, "no assignments found under solutions/"
+    assert folders <= set(profiles.ASSIGNMENTS), (
+        f"no profile for {folders - set(profiles.ASSIGNMENTS)}"
+    )
+
+
+@pytest.mark.parametrize("assignment", profiles.ASSIGNMENTS)
+def test_profiles_grow_from_smoke_to_gpu(assignment):
+    smoke, cpu, gpu = (profile_for(assignment, name) for name in PROFILES)
+    for knob in dataclasses.fields(smoke):
+        values = [getattr(cfg, knob.name) for cfg in (smoke, cpu, gpu)]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            continue
+        if knob.name in INVERSE_KNOBS:
+            values = [-v for v in values]
+        assert values == sorted(values), f"{assignment}.{knob.name} does not grow: {values}"
+
+
+def test_config_is_frozen_and_names_its_profile(smoke_env):
+    cfg = profile_for("00_setup_and_data")
+    assert cfg.profile == "smoke" and cfg.assignment == "00_setup_and_data"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.cxr_size = 1024  # type: ignore[misc]
+    assert cfg.replace(cxr_size=32).cxr_size == 32
+
+
+def test_unknown_assignment_is_a_clear_error():
+    with pytest.raises(ValueError, match="00_setup_and_data"):
+        profile_for("00_setup")
+
+
+def test_this_test_run_cannot_be_bigger_than_smoke():
+    """`make test` (what CI runs) pins smoke; under CI, an unset profile is smoke too."""
+    if os.environ.get("CI") or os.environ.get("MEDGANLAB_PROFILE"):
+        assert active_profile() == "smoke", (
+            f"tests are running the {active_profile()!r} profile; CI must run 'smoke'"
+        )
+    assert active_profile({"CI": "true"}, gpu=True) == "smoke"
+
+
+def test_make_test_runs_the_smoke_profile(repo):
+    plan = subprocess.run(
+        ["make", "-n", "test-unit", "test-notebooks"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    runs = [line for line in plan.splitlines() if "pytest" in line]
+    assert runs and all("MEDGANLAB_PROFILE=smoke" in line for line in runs), plan
