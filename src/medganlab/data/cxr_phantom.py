@@ -1,0 +1,1606 @@
+"""Procedural PA chest radiograph phantom with the 8 NIH ChestX-ray14 findings.
+
+Each image is formed as a projection: a water-equivalent attenuation map (soft tissue
+thickness, minus the air of lungs, trachea and stomach, plus bone) is built from anatomy
+defined in millimetres, passed through a film-like characteristic curve (MONOCHROME2:
+bone white, lungs dark), edge-enhanced, blurred and given detector noise, then resampled
+to the requested size. Anatomy comes from ``patient_seed`` and everything else (findings,
+position, exposure) from ``seed``, so follow-up images of one patient share anatomy and
+a seed gives the same patient at every output size.
+
+The findings are drawn from their radiographic signs (SPEC.md §D) and written with exact
+labels, per-image metadata (cardiothoracic ratio measured from the drawn heart and lungs,
+lesion boxes, severity, pixel spacing) and optional masks, in the NIH ChestX-ray14 layout
+by :func:`generate_dataset`. Course use: assignment 00 (tour), 01–06 (training data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+__all__ = [
+    "FINDINGS",
+    "NO_FINDING",
+    "NIH_COUNTS",
+    "NIH_TOTAL",
+    "FIELD_MM",
+    "CSV_HEADER",
+    "CxrCase",
+    "render_case",
+    "sample_labels",
+    "normal_abnormal_labels",
+    "generate_dataset",
+    "add_arguments",
+    "run_cli",
+]
+
+FINDINGS: tuple[str, ...] = (
+    "Atelectasis",
+    "Cardiomegaly",
+    "Effusion",
+    "Infiltration",
+    "Mass",
+    "Nodule",
+    "Pneumonia",
+    "Pneumothorax",
+)
+NO_FINDING = "No Finding"
+NIH_TOTAL = 112_120
+NIH_COUNTS: dict[str, int] = {
+    "No Finding": 60_361,
+    "Infiltration": 19_894,
+    "Effusion": 13_317,
+    "Atelectasis": 11_559,
+    "Nodule": 6_331,
+    "Mass": 5_782,
+    "Pneumothorax": 5_302,
+    "Cardiomegaly": 2_776,
+    "Pneumonia": 1_431,
+}
+FIELD_MM = 430.0  # physical field of view (a 43 cm x 43 cm detector)
+MIN_SIZE, MAX_SIZE = 64, 1024
+# The real Data_Entry_2017.csv header: the bracketed names hold unquoted commas, so the
+# last four values sit in four columns, and every line ends with a trailing comma.
+CSV_HEADER = (
+    "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,"
+    "View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],"
+)
+KIND = "cxr-phantom"
+GENERATOR_VERSION = 1
+
+# Pairs that co-occur more often than chance in ChestX-ray14 (weight of a second label).
+_AFFINITY: dict[frozenset[str], float] = {
+    frozenset({"Effusion", "Atelectasis"}): 4.0,
+    frozenset({"Effusion", "Infiltration"}): 3.0,
+    frozenset({"Atelectasis", "Infiltration"}): 3.0,
+    frozenset({"Effusion", "Cardiomegaly"}): 3.0,
+    frozenset({"Mass", "Nodule"}): 3.0,
+    frozenset({"Effusion", "Mass"}): 2.0,
+    frozenset({"Pneumonia", "Infiltration"}): 3.0,
+    frozenset({"Pneumothorax", "Effusion"}): 1.5,
+    frozenset({"Infiltration", "Nodule"}): 2.0,
+}
+
+
+# --------------------------------------------------------------------------- data types
+
+
+@dataclass
+class CxrCase:
+    """One rendered radiograph: ``image`` (uint8, HxW), ``meta`` and optional ``masks``."""
+
+    image: np.ndarray
+    meta: dict[str, Any]
+    masks: dict[str, np.ndarray] | None = None
+
+
+@dataclass
+class _Patient:
+    """Anatomy of one patient (millimetres, image axes: x to image right, y down)."""
+
+    seed: int
+    sex: str
+    age: int
+    habitus: float
+    half_width: dict[int, float]  # inner thoracic half width per side (-1 right, +1 left)
+    apex_y: float
+    dome_y: dict[int, float]
+    dome_lateral_drop: float
+    lung_depth: float
+    body_depth: float
+    wall: float
+    heart_angle: float
+    heart_aspect: float
+    heart_depth: float
+    ctr_normal: float
+    mediastinal_shift: float
+    trachea_x: float
+    hilum_y: float
+    knob_size: float
+    rib_spacing: float
+    rib_top: float
+    spine_shift: float
+    breast: float
+    vessel_gain: float
+
+
+@dataclass
+class _Shot:
+    """Acquisition of one image: position, exposure, noise and the finding specs."""
+
+    shift_x: float
+    shift_y: float
+    rotation_deg: float
+    exposure_mid: float
+    exposure_width: float
+    gamma: float
+    noise: float
+    sharpen: float
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Grid:
+    """Pixel centres of the working grid in millimetres."""
+
+    size: int
+    pixel: float
+    x: np.ndarray  # (1, size)
+    y: np.ndarray  # (size, 1)
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(size: int) -> _Grid:
+    pixel = FIELD_MM / size
+    axis = (np.arange(size, dtype=np.float32) + 0.5) * pixel - FIELD_MM / 2
+    return _Grid(size, pixel, axis[None, :].copy(), axis[:, None].copy())
+
+
+def _root(value: np.ndarray | float) -> np.ndarray:
+    """Smooth edge profile: sqrt(clip(v, 0, 1)) (a tangential chord through a round edge)."""
+    return np.sqrt(np.clip(value, 0.0, 1.0))
+
+
+def _smoothstep(value: np.ndarray | float, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((np.asarray(value, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def _sample_patient(seed: int) -> _Patient:
+    """Draw one patient's anatomy from ``seed`` (habitus, inspiration, heart, ribs...)."""
+    rng = np.random.default_rng([seed, 17])
+    sex = "M" if rng.random() < 0.56 else "F"
+    age = int(np.clip(rng.normal(50, 16), 18, 92))
+    habitus = float(rng.uniform(0.9, 1.1)) * (1.0 if sex == "M" else 0.95)
+    inspiration = float(rng.uniform(0.92, 1.06))
+    half = 150.0 * habitus
+    asym = float(rng.normal(0, 2.0))
+    apex = -158.0 + rng.normal(0, 4)
+    dome_right = apex + 205.0 * inspiration + rng.normal(0, 4)
+    dome_left = dome_right + rng.uniform(10, 22)  # right hemidiaphragm 1-2 cm higher
+    return _Patient(
+        seed=int(seed),
+        sex=sex,
+        age=age,
+        habitus=habitus,
+        half_width={-1: half + asym, 1: half - asym},
+        apex_y=float(apex),
+        dome_y={-1: float(dome_right), 1: float(dome_left)},
+        dome_lateral_drop=float(rng.uniform(38, 52)),
+        lung_depth=float(rng.uniform(165, 190) * (1 if sex == "M" else 0.93)),
+        body_depth=float(rng.uniform(205, 250) * habitus),
+        wall=float(rng.uniform(12, 22) * habitus),
+        heart_angle=float(np.deg2rad(rng.uniform(30, 42))),
+        heart_aspect=float(rng.uniform(1.25, 1.45)),
+        heart_depth=float(rng.uniform(98, 112)),
+        ctr_normal=float(rng.uniform(0.38, 0.47)),
+        mediastinal_shift=float(rng.normal(0, 1.5)),
+        trachea_x=float(rng.normal(-3, 1.5)),
+        hilum_y=float(apex + rng.uniform(120, 135) * inspiration),
+        knob_size=float(rng.uniform(9, 18) * (1 + (age - 50) / 150)),
+        rib_spacing=float(23.5 * inspiration * rng.uniform(0.96, 1.04)),
+        rib_top=float(apex - rng.uniform(2, 10)),
+        spine_shift=float(rng.normal(0, 1.0)),
+        breast=float(rng.uniform(0.6, 1.0) if sex == "F" else rng.uniform(0.0, 0.15)),
+        vessel_gain=float(rng.uniform(0.85, 1.15)),
+    )
+
+
+def _choose(rng: np.random.Generator, options: Sequence[Any], weights: Sequence[float]) -> Any:
+    p = np.asarray(weights, dtype=float)
+    return options[int(rng.choice(len(options), p=p / p.sum()))]
+
+
+def _sample_finding(name: str, rng: np.random.Generator) -> dict[str, Any]:
+    """Severity, side, location and size of one finding (drawn in a fixed order)."""
+    severity = float(rng.uniform(0.15, 1.0))
+    spec: dict[str, Any] = {"severity": round(severity, 3)}
+    side = int(_choose(rng, [-1, 1], [0.55, 0.45]))
+    spec["side"] = "right" if side == -1 else "left"
+    spec["_side"] = side
+    if name == "Atelectasis":
+        spec["form"] = _choose(rng, ["plate", "lower-lobe"], [0.55, 0.45])
+        spec["zone_y"] = float(rng.uniform(0.6, 0.85))
+        spec["angle"] = float(rng.uniform(-12, 12))
+        spec["length"] = float(rng.uniform(45, 95))
+    elif name == "Cardiomegaly":
+        spec["ctr_target"] = round(0.53 + 0.15 * severity + rng.uniform(0, 0.02), 3)
+    elif name == "Effusion":
+        spec["bilateral"] = bool(rng.random() < 0.25)
+        spec["meniscus"] = float(rng.uniform(18, 40))
+    elif name == "Infiltration":
+        spec["zone_y"] = float(rng.uniform(0.35, 0.85))
+        spec["zone_u"] = float(rng.uniform(0.35, 0.75))
+        spec["extent"] = float(rng.uniform(45, 85))
+        spec["bilateral"] = bool(rng.random() < 0.3)
+    elif name in ("Mass", "Nodule"):
+        if name == "Mass":
+            spec["diameter_mm"] = round(float(np.exp(rng.uniform(np.log(34), np.log(85)))), 1)
+        else:
+            spec["diameter_mm"] = round(float(np.exp(rng.uniform(np.log(8), np.log(29)))), 1)
+        spec["zone_y"] = float(rng.uniform(0.12, 0.8))
+        spec["zone_u"] = float(rng.uniform(0.3, 0.8))
+        spec["lobulation"] = float(rng.uniform(0.0, 0.12))
+        spec["calcified"] = bool(name == "Nodule" and rng.random() < 0.15)
+        spec["phase"] = float(rng.uniform(0, 2 * np.pi))
+    elif name == "Pneumonia":
+        lobes = ["RUL", "RML", "RLL", "LUL", "LLL"]
+        spec["lobe"] = _choose(rng, lobes, [0.15, 0.25, 0.3, 0.1, 0.2])
+        spec["side"] = "right" if spec["lobe"][0] == "R" else "left"
+        spec["_side"] = -1 if spec["lobe"][0] == "R" else 1
+    elif name == "Pneumothorax":
+        spec["collapse"] = round(0.12 + 0.38 * severity, 3)
+    spec["_seed"] = int(rng.integers(0, 2**31))
+    return spec
+
+
+def _sample_shot(seed: int, findings: Sequence[str]) -> _Shot:
+    rng = np.random.default_rng([seed, 29])
+    shot = _Shot(
+        shift_x=float(rng.normal(0, 6)),
+        shift_y=float(rng.normal(0, 7)),
+        rotation_deg=float(rng.normal(0, 1.3)),
+        exposure_mid=float(rng.uniform(132, 152)),
+        exposure_width=float(rng.uniform(50, 60)),
+        gamma=float(rng.uniform(0.9, 1.15)),
+        noise=float(rng.uniform(0.004, 0.01)),
+        sharpen=float(rng.uniform(0.4, 0.8)),
+    )
+    for name in FINDINGS:  # fixed order: the stream does not depend on the label order
+        spec = _sample_finding(name, rng)
+        if name in findings:
+            shot.findings[name] = spec
+    return shot
+
+
+# --------------------------------------------------------------------------- lungs
+
+
+class _Lungs:
+    """Analytic lung outlines: lateral and medial borders per row, diaphragm dome per column."""
+
+    def __init__(self, patient: _Patient, findings: Mapping[str, dict[str, Any]]):
+        self.p = patient
+        self.dome = dict(patient.dome_y)
+        self.shift = patient.mediastinal_shift
+        atelectasis = findings.get("Atelectasis")
+        if atelectasis is not None:  # volume loss: raised hemidiaphragm, shift toward it
+            side = atelectasis["_side"]
+            self.dome[side] -= 8 + 18 * atelectasis["severity"]
+            self.shift += side * (3 + 8 * atelectasis["severity"])
+        self.collapse: dict[int, float] = {}
+        pneumothorax = findings.get("Pneumothorax")
+        if pneumothorax is not None:
+            self.collapse[pneumothorax["_side"]] = pneumothorax["collapse"]
+
+    def cp_y(self, side: int) -> float:
+        return self.dome[side] + self.p.dome_lateral_drop
+
+    def t(self, y: np.ndarray | float, side: int) -> np.ndarray:
+        return np.clip((y - self.p.apex_y) / (self.cp_y(side) - self.p.apex_y), 0.0, 1.0)
+
+    def lateral(self, y: np.ndarray | float, side: int) -> np.ndarray:
+        """Distance from the midline of the lung's lateral border (inner ribs) at row y."""
+        t = self.t(y, side)
+        width = self.p.half_width[side]
+        apex_u = 0.42 * width
+        grow = (1 - (1 - t) ** 2.6) ** 0.6
+        return apex_u + (width * (1 + 0.03 * t) - apex_u) * grow
+
+    def medial(self, y: np.ndarray | float, side: int) -> np.ndarray:
+        """Distance from the midline of the mediastinal border of the lung at row y."""
+        p = self.p
+        t = self.t(y, side)
+        width = p.half_width[side]
+        upper = 21.0 + (4.0 if side == -1 else 3.0)
+        if side == 1:  # aortic knob
+            upper = upper + p.knob_size * np.exp(-(((y - (p.hilum_y - 62)) / 17) ** 2))
+        lower = 15.0
+        base = upper + (lower - upper) * _smoothstep(y, p.hilum_y - 15, p.hilum_y + 25)
+        apex_u = 0.42 * width
+        close = np.clip(t / 0.07, 0.0, 1.0) ** 0.4
+        return apex_u - (apex_u - base) * close - side * self.shift
+
+    def dome_y(self, u: np.ndarray | float, side: int) -> np.ndarray:
+        """Row of the diaphragm dome at lateral distance u."""
+        width = self.p.half_width[side]
+        peak = 0.44 * width
+        lat = np.clip((u - peak) / (width - peak), 0.0, 1.3) ** 2.3
+        med = np.clip((peak - u) / peak, 0.0, 1.0) ** 2
+        return self.dome[side] + self.p.dome_lateral_drop * lat + 16.0 * med
+
+    def thorax_width(self) -> float:
+        """Maximum inner thoracic width (mm) above both costophrenic angles."""
+        y = np.linspace(self.p.apex_y, min(self.cp_y(-1), self.cp_y(1)) - 3, 600)
+        return float(np.max(self.lateral(y, -1) + self.lateral(y, 1)))
+
+
+def _lung_fields(grid: _Grid, lungs: _Lungs) -> dict[int, dict[str, np.ndarray]]:
+    """Per side: air depth (mm), inside mask and distance to the lateral border."""
+    out = {}
+    p = lungs.p
+    for side in (-1, 1):
+        u = side * grid.x  # (1, N)
+        y = grid.y  # (N, 1)
+        t = lungs.t(y, side)
+        lateral = lungs.lateral(y, side)
+        d_lat = lateral - u
+        d_med = u - lungs.medial(y, side)
+        dome = lungs.dome_y(u, side)
+        d_dome = dome - y
+        above = (y > p.apex_y).astype(np.float32)
+        depth = p.lung_depth * (0.5 + 0.5 * np.sqrt(t)) * above
+        lateral_profile = _root(d_lat / 38.0)
+        medial_profile = _root(d_med / 24.0)
+        air = depth * lateral_profile * medial_profile * _root(d_dome / 10.0)
+        recess = (d_dome < 0) & (d_dome > -70)  # posterior recess seen through the dome
+        air = (
+            air
+            + depth
+            * lateral_profile
+            * medial_profile
+            * 0.28
+            * np.exp(np.minimum(d_dome, 0) / 16.0)
+            * recess
+        )
+        inside = (d_lat > 0) & (d_med > 0) & (d_dome > 0) & (above > 0)
+        out[side] = {"air": air.astype(np.float32), "inside": inside, "d_lat": d_lat, "t": t}
+    return out
+
+
+class _Interior:
+    """Fast point test "inside a lung, at least ``margin`` mm from its outline" (2 mm cells)."""
+
+    cell = 2.0
+
+    def __init__(self, lungs: _Lungs, margin: float):
+        n = int(FIELD_MM / self.cell)
+        axis = (np.arange(n) + 0.5) * self.cell - FIELD_MM / 2
+        x, y = axis[None, :], axis[:, None]
+        inside = np.zeros((n, n), bool)
+        for side in (-1, 1):
+            u = side * x
+            lat = lungs.lateral(y, side)
+            collapse = lungs.collapse.get(side, 0.0)
+            if collapse:
+                lat = lat - _pneumothorax_gap(lungs, y, side, collapse)
+            inside |= (
+                (u < lat - margin)
+                & (u > lungs.medial(y, side) + 2)
+                & (y < lungs.dome_y(u, side) - 4)
+                & (y > lungs.p.apex_y + margin * 0.5)
+            )
+        self.inside = inside
+        self.table = inside.tolist()
+        self.n = n
+
+    def __call__(self, x: float, y: float) -> bool:
+        col = int((x + FIELD_MM / 2) / self.cell)
+        row = int((y + FIELD_MM / 2) / self.cell)
+        return 0 <= row < self.n and 0 <= col < self.n and self.table[row][col]
+
+
+def _lung_point_inside(lungs: _Lungs, x: float, y: float, margin: float) -> bool:
+    """True when the point (mm) lies inside a lung at least ``margin`` from its outline."""
+    side = -1 if x < 0 else 1
+    u = side * x
+    if y < lungs.p.apex_y + margin * 0.5:
+        return False
+    lat = float(lungs.lateral(y, side))
+    collapse = lungs.collapse.get(side, 0.0)
+    if collapse:
+        lat -= _pneumothorax_gap(lungs, y, side, collapse)
+    med = float(lungs.medial(y, side))
+    return (u < lat - margin) and (u > med + 2) and (y < float(lungs.dome_y(u, side)) - 4)
+
+
+# --------------------------------------------------------------------------- drawing helpers
+
+
+def _draw_curve(
+    canvas: np.ndarray,
+    grid: _Grid,
+    side: int,
+    u_range: tuple[float, float],
+    curve: Callable[[np.ndarray], np.ndarray],
+    half_width: float | Callable[[np.ndarray], np.ndarray],
+    amplitude: float,
+    hollow: float = 0.55,
+    fade: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> None:
+    """Add a bony tube along ``y = curve(u)`` (u = lateral mm) to ``canvas`` in place."""
+    u_cols = side * grid.x[0]
+    cols = np.nonzero((u_cols >= u_range[0]) & (u_cols <= u_range[1]))[0]
+    if cols.size == 0:
+        return
+    u = u_cols[cols]
+    yc = curve(u)
+    slope = np.gradient(yc, u) if u.size > 1 else np.zeros_like(u)
+    cos = 1.0 / np.sqrt(1.0 + np.minimum(slope**2, 30.0))
+    hw = half_width(u) if callable(half_width) else np.full_like(u, half_width)
+    reach = float(np.max(hw / cos)) + grid.pixel
+    row_lo = int(np.searchsorted(grid.y[:, 0], float(yc.min()) - reach))
+    row_hi = int(np.searchsorted(grid.y[:, 0], float(yc.max()) + reach))
+    if row_hi <= row_lo:
+        return
+    ys = grid.y[row_lo:row_hi]
+    d = (ys - yc[None, :]) * cos[None, :] / hw[None, :]
+    d2 = d * d
+    profile = np.sqrt(np.clip(1 - d2, 0, None)) - hollow * np.sqrt(
+        np.clip(0.55 - d2, 0, None) / 0.55
+    )
+    weight = amplitude * hw
+    if fade is not None:
+        weight = weight * fade(u)
+    canvas[row_lo:row_hi, cols[0] : cols[-1] + 1] += profile * weight[None, :]
+
+
+def _ellipse_depth(grid: _Grid, cx: float, cy: float, rx: float, ry: float, angle: float = 0.0):
+    """Chord profile sqrt(1 - r^2) of a (rotated) ellipse, and its window slices."""
+    reach = max(rx, ry) + 2 * grid.pixel
+    r0 = max(0, int((cy - reach + FIELD_MM / 2) / grid.pixel))
+    r1 = min(grid.size, int((cy + reach + FIELD_MM / 2) / grid.pixel) + 1)
+    c0 = max(0, int((cx - reach + FIELD_MM / 2) / grid.pixel))
+    c1 = min(grid.size, int((cx + reach + FIELD_MM / 2) / grid.pixel) + 1)
+    if r1 <= r0 or c1 <= c0:
+        return None, (slice(0, 0), slice(0, 0))
+    dx = grid.x[:, c0:c1] - cx
+    dy = grid.y[r0:r1] - cy
+    cos, sin = math.cos(angle), math.sin(angle)
+    p = (dx * cos + dy * sin) / rx
+    q = (-dx * sin + dy * cos) / ry
+    return _root(1 - p * p - q * q), (slice(r0, r1), slice(c0, c1))
+
+
+def _draw_segments(grid: _Grid, segments: list[tuple[float, ...]], blur: float = 0.6) -> np.ndarray:
+    """Rasterise (x0, y0, x1, y1, diameter_mm) segments as chord thickness (mm)."""
+    image = Image.new("F", (grid.size, grid.size), 0.0)
+    draw = ImageDraw.Draw(image)
+    if segments:
+        array = np.array(sorted(segments, key=lambda s: -s[4]), dtype=np.float64)
+        ends = (array[:, :4] + FIELD_MM / 2) / grid.pixel - 0.5
+        width_px = array[:, 4] / grid.pixel
+        values = np.where(width_px >= 1, array[:, 4], array[:, 4] * width_px)
+        widths = np.maximum(1, np.round(width_px)).astype(int)
+        for (a, b, c, d), value, width in zip(
+            ends.tolist(), values.tolist(), widths.tolist(), strict=True
+        ):
+            draw.line([(a, b), (c, d)], fill=value, width=width)
+    canvas = np.asarray(image, dtype=np.float32)
+    sigma = max(blur, 0.5 / grid.pixel)
+    return ndimage.gaussian_filter(canvas, sigma)
+
+
+def _branch_tree(
+    rng: np.random.Generator,
+    start: tuple[float, float],
+    angles_deg: Sequence[float],
+    radius: float,
+    length: float,
+    keep: Callable[[float, float], bool],
+    min_radius: float = 0.45,
+    spread: tuple[float, float] = (25, 50),
+    max_segments: int = 600,
+) -> list[tuple[float, ...]]:
+    """Random branching tree (vessels, bronchi) as (x0, y0, x1, y1, diameter) segments.
+
+    Grown breadth-first so every trunk develops: each segment continues as a slightly
+    thinner main branch and gives off a thinner side branch at ``spread`` degrees.
+    """
+    segments: list[tuple[float, ...]] = []
+    queue = deque((start[0], start[1], math.radians(a), radius, length) for a in angles_deg)
+    draws = rng.random((2 * max_segments + len(angles_deg) + 8, 4)).tolist()
+    used = 0
+    while queue and used < len(draws) - 1 and len(segments) < max_segments:
+        x, y, angle, r, step = queue.popleft()
+        a, b, c, d = draws[used]
+        used += 1
+        angle += 0.25 * (d - 0.5)
+        x1, y1 = x + step * math.cos(angle), y + step * math.sin(angle)
+        if not keep(x1, y1):
+            continue
+        segments.append((x, y, x1, y1, 2 * r))
+        side = 1 if a < 0.5 else -1
+        main_r, side_r = r * (0.84 + 0.06 * b), r * (0.55 + 0.15 * c)
+        if main_r >= min_radius:
+            turn = math.radians(4 + 8 * c) * -side
+            queue.append((x1, y1, angle + turn, main_r, step * (0.88 + 0.1 * b)))
+        if side_r >= min_radius:
+            turn = math.radians(spread[0] + d * (spread[1] - spread[0])) * side
+            queue.append((x1, y1, angle + turn, side_r, step * (0.7 + 0.2 * a)))
+    return segments
+
+
+def _noise_field(rng: np.random.Generator, grid: _Grid, sigma_mm: float, cells: int = 192):
+    """Smooth random field on a fixed millimetre grid, resampled to ``grid`` (unit std)."""
+    coarse = rng.standard_normal((cells, cells)).astype(np.float32)
+    coarse = ndimage.gaussian_filter(coarse, sigma_mm / (FIELD_MM / cells), mode="wrap")
+    coarse /= coarse.std() + 1e-6
+    if grid.size == cells:
+        return coarse
+    image = Image.fromarray(coarse, mode="F").resize((grid.size, grid.size), Image.BILINEAR)
+    return np.asarray(image, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- anatomy
+
+
+def _body(grid: _Grid, p: _Patient) -> np.ndarray:
+    """Soft-tissue thickness (mm): neck, shoulders, thorax, abdomen, arms, breasts."""
+    x, y = grid.x, grid.y
+    torso_half = max(p.half_width.values()) + p.wall
+    shoulder = -232 + 82 * (np.abs(x) / torso_half) ** 1.6
+    top = _smoothstep(y - shoulder, -10, 30)
+    waist = 1 - 0.06 * _smoothstep(y, 60, 200)
+    upper = 0.55 + 0.45 * _smoothstep(y, -200, -110)
+    torso = p.body_depth * upper * _root(1 - (x / (torso_half * waist)) ** 2) * top
+    neck = 0.55 * p.body_depth * _root(1 - (x / (52 * p.habitus)) ** 2)
+    body = np.maximum(torso, neck)
+    for side in (-1, 1):
+        centre = side * (torso_half + 40 * p.habitus + 0.16 * np.clip(y + 140, 0, None))
+        radius = 50 * p.habitus
+        arm = 2 * radius * _root(1 - ((x - centre) / radius) ** 2) * _smoothstep(y, -175, -135)
+        body = body + arm * 0.75
+        if p.breast > 0.05:
+            body += _breast(grid, p, side)
+        body += _pectoral(grid, p, side)
+    return body
+
+
+def _breast(grid: _Grid, p: _Patient, side: int) -> np.ndarray:
+    """Breast shadow: soft tissue over the lower zone with a sharp inferior margin."""
+    u = side * grid.x
+    centre_u = 0.62 * p.half_width[side]
+    fold = p.dome_y[side] - 20 + 30 * ((u - centre_u) / 80) ** 2
+    above = fold - grid.y
+    profile = _root(above / 22.0) * np.exp(-((above / 120.0) ** 2))
+    lateral = np.exp(-(((u - centre_u) / 85.0) ** 4))
+    return (60 * p.breast * profile * lateral).astype(np.float32)
+
+
+def _pectoral(grid: _Grid, p: _Patient, side: int) -> np.ndarray:
+    """Anterior axillary fold: an oblique soft-tissue edge over the upper lateral chest."""
+    u = side * grid.x
+    edge = grid.y - (-150 + 1.1 * (u - 0.55 * p.half_width[side]))
+    band = _smoothstep(-edge, -5, 25) * _smoothstep(u, 0.45 * p.half_width[side], 150)
+    return (22 * band * _smoothstep(grid.y, -175, -140)).astype(np.float32)
+
+
+def _spine(grid: _Grid, p: _Patient, shift: float) -> np.ndarray:
+    """Vertebral column: bodies with end plates, discs, pedicles and spinous processes."""
+    x = grid.x - shift - p.spine_shift
+    y = grid.y
+    spacing = p.rib_spacing * 1.02
+    level = (y - (p.rib_top - 0.4 * spacing)) / spacing
+    phase = level - np.floor(level)
+    growth = 1 + 0.25 * _smoothstep(y, -100, 200)
+    half = 21.0 * growth
+    column = _root(1 - (x / half) ** 2)
+    discs = _smoothstep(phase, 0.06, 0.14) * _smoothstep(-phase, -0.94, -0.86)
+    body = column * (0.7 + 0.3 * discs)
+    plates = np.exp(-(((phase - 0.13) / 0.035) ** 2)) + np.exp(-(((phase - 0.87) / 0.035) ** 2))
+    cortex = np.exp(-(((np.abs(x) - half * 0.95) / 2.2) ** 2))
+    bone = 4.0 * body + 0.6 * plates * column + 3.0 * cortex * body
+    for centre in (-0.72, 0.72):  # pedicles: cortical rings
+        r = np.sqrt(((x - centre * half) / (0.22 * half)) ** 2 + ((phase - 0.35) / 0.16) ** 2)
+        bone += 2.0 * np.exp(-(((r - 1) / 0.3) ** 2))
+    spinous = np.sqrt((x / 4.5) ** 2 + ((phase - 0.75) / 0.2) ** 2)
+    bone += 2.5 * _root(1 - spinous**2)
+    return bone.astype(np.float32)
+
+
+def _ribs_and_girdle(grid: _Grid, p: _Patient, lungs: _Lungs, shift: float) -> np.ndarray:
+    """Posterior and anterior ribs, clavicles, scapulae and humeral heads (bone mm)."""
+    bone = np.zeros((grid.size, grid.size), np.float32)
+    for side in (-1, 1):
+        for index in range(12):
+            _rib(bone, grid, p, lungs, side, index, shift)
+        _clavicle(bone, grid, p, side, shift)
+        _scapula(bone, grid, p, side)
+        torso_half = p.half_width[side] + p.wall
+        head, window = _ellipse_depth(grid, side * (torso_half + 44), -162, 26, 28)
+        if head is not None:
+            bone[window] += 10 * head * (1 - 0.45 * head**4)
+        u = grid.x - side * (torso_half + 46)
+        shaft = _root(1 - (u / 12.0) ** 2) * _smoothstep(grid.y, -150, -130)
+        bone += 9 * shaft * (1 - 0.55 * _root(1 - (u / 8.0) ** 2))
+    return bone
+
+
+def _rib(bone, grid, p: _Patient, lungs: _Lungs, side: int, index: int, shift: float) -> None:
+    """One rib as a tilted elliptical hoop: conspicuous posterior arc, faint anterior arc."""
+    origin = p.rib_top + index * p.rib_spacing
+    drop = (14.0 + 7.0 * min(index, 6)) * (1.0 if index < 9 else 0.8)
+    width_at = float(lungs.lateral(origin + drop, side))
+    radius = width_at + 9.0
+    if index == 0:
+        radius = 0.42 * p.half_width[side] + 32
+    spine_u = 14.0 - side * shift
+    below = max(lungs.dome.values()) + 20
+    weight = 1.0 if origin < below - 20 else 0.2
+
+    def posterior(u: np.ndarray, r=radius, o=origin, d=drop) -> np.ndarray:
+        s = np.clip(u / r, 0, 1)
+        return o - 9 * np.sin(np.pi * np.minimum(s / 0.75, 1)) + d * s**2.2 + 0.6 * d * s**10
+
+    front = 16.0 + 4.0 * min(index, 6)
+
+    def anterior(u: np.ndarray, r=radius, o=origin, d=drop, f=front) -> np.ndarray:
+        s = np.clip(u / r, 0, 1)
+        return o + 1.6 * d + f * (1 - s) ** 1.3 - 0.5 * d * s**8
+
+    hw_post = (4.6 if index > 1 else 5.8) * (1 + 0.15 * p.habitus)
+    _draw_curve(
+        bone,
+        grid,
+        side,
+        (spine_u, radius),
+        posterior,
+        hw_post,
+        2.0 * weight,
+        hollow=0.5,
+        fade=lambda u: _smoothstep(u, spine_u, spine_u + 8),
+    )
+    if index < 8:
+        _draw_curve(
+            bone,
+            grid,
+            side,
+            (30.0, radius * 0.97),
+            anterior,
+            6.5,
+            0.4,
+            hollow=0.3,
+            fade=lambda u: _smoothstep(u, 34, 60),
+        )
+
+
+def _clavicle(bone, grid, p: _Patient, side: int, shift: float) -> None:
+    head = p.apex_y + 58
+    length = p.half_width[side] + p.wall + 10
+
+    def curve(u: np.ndarray) -> np.ndarray:
+        s = u / length
+        return head - 40 * s**1.3 + 6 * np.sin(np.pi * s) - 7 * np.sin(2 * np.pi * s)
+
+    def half_width(u: np.ndarray) -> np.ndarray:
+        return 10.5 - 3.5 * (u / length) + 2.5 * np.exp(-(((u - 22) / 10) ** 2))
+
+    _draw_curve(
+        bone,
+        grid,
+        side,
+        (16.0 - side * shift, length),
+        curve,
+        half_width,
+        2.0,
+        hollow=0.5,
+        fade=lambda u: _smoothstep(u, 16, 22),
+    )
+
+
+def _scapula(bone, grid, p: _Patient, side: int) -> None:
+    """Scapula projected over the upper lateral chest: thin plate with a bright medial border."""
+    u = side * grid.x
+    y = grid.y
+    top, bottom = -168.0, -168.0 + 160 * p.habitus
+    s = np.clip((y - top) / (bottom - top), 0, 1)
+    medial = p.half_width[side] * (0.8 + 0.16 * s - 0.1 * s * (1 - s))
+    lateral = (p.half_width[side] + p.wall + 20) * (1 - s) + medial * s + 4
+    inside = _smoothstep(u - medial, -1.5, 1.5) * _smoothstep(lateral - u, -1, 6)
+    vertical = _smoothstep(y, top, top + 10) * _smoothstep(-y, -bottom, -bottom + 12)
+    border = np.exp(-(((u - medial) / 3.0) ** 2))
+    bone += ((3.0 * inside + 3.5 * border * inside) * vertical).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- heart
+
+
+def _heart_geometry(p: _Patient, lungs: _Lungs, ctr: float) -> dict[str, float]:
+    """Rotated ellipse whose centre-row chord equals ``ctr`` times the thoracic width."""
+    thorax = lungs.thorax_width()
+    chord = ctr * thorax
+    angle, aspect = p.heart_angle, p.heart_aspect
+    # centre-row chord of a rotated ellipse = 2ab / sqrt(b^2 cos^2 + a^2 sin^2)
+    unit = 2 * aspect / math.sqrt(math.cos(angle) ** 2 + (aspect * math.sin(angle)) ** 2)
+    scale = 1.0
+    for _ in range(4):  # the diaphragm hides the lower heart: rescale until the CTR fits
+        minor = scale * chord / unit
+        geometry = {
+            "cx": scale * chord / 6 + lungs.shift,  # two thirds of the heart left of midline
+            "cy": lungs.dome[-1] - 0.22 * minor,
+            "a": aspect * minor,
+            "b": minor,
+            "angle": angle,
+        }
+        visible = _visible_heart_width(geometry, lungs)
+        scale *= chord / max(visible, 1.0)
+    return geometry
+
+
+def _visible_heart_width(geometry: Mapping[str, float], lungs: _Lungs, step: float = 1.0) -> float:
+    """Widest row (mm) of the heart ellipse above the diaphragm, on a fine grid."""
+    reach = geometry["a"] + 2
+    x = np.arange(geometry["cx"] - reach, geometry["cx"] + reach, step)[None, :]
+    y = np.arange(geometry["cy"] - reach, geometry["cy"] + reach, step)[:, None]
+    cos, sin = math.cos(geometry["angle"]), math.sin(geometry["angle"])
+    dx, dy = x - geometry["cx"], y - geometry["cy"]
+    p = (dx * cos + dy * sin) / geometry["a"]
+    q = (-dx * sin + dy * cos) / geometry["b"]
+    dome = np.where(x < 0, lungs.dome_y(np.maximum(-x, 15), -1), lungs.dome_y(np.maximum(x, 15), 1))
+    mask = (p * p + q * q < 1) & (y < dome)
+    rows = mask.any(axis=1)
+    if not rows.any():
+        return 0.0
+    first = np.argmax(mask, axis=1)
+    last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+    return float(np.max((last - first + 1)[rows]) * step)
+
+
+def _heart_fields(grid: _Grid, p: _Patient, lungs: _Lungs, geometry: Mapping[str, float]):
+    """Heart depth (mm) and the visible heart mask (above the diaphragm)."""
+    depth, window = _ellipse_depth(
+        grid, geometry["cx"], geometry["cy"], geometry["a"], geometry["b"], geometry["angle"]
+    )
+    full = np.zeros((grid.size, grid.size), np.float32)
+    if depth is not None:
+        full[window] = depth
+    x = grid.x
+    dome = np.where(x < 0, lungs.dome_y(np.maximum(-x, 15), -1), lungs.dome_y(np.maximum(x, 15), 1))
+    mask = (full > 0) & (grid.y < dome)
+    return p.heart_depth * full, mask
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _box(mask: np.ndarray) -> list[int] | None:
+    rows = np.nonzero(mask.any(axis=1))[0]
+    cols = np.nonzero(mask.any(axis=0))[0]
+    if rows.size == 0:
+        return None
+    return [int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1]
+
+
+def _pneumothorax_gap(lungs: _Lungs, y, side: int, collapse: float):
+    """How far (mm) the visceral pleura has fallen away from the chest wall at row y."""
+    t = lungs.t(y, side)
+    return collapse * lungs.p.half_width[side] * 0.75 * (1 - 0.75 * t) ** 1.1 + 2.0
+
+
+def _apply_findings(
+    grid: _Grid,
+    p: _Patient,
+    lungs: _Lungs,
+    fields: dict[int, dict[str, np.ndarray]],
+    shot: _Shot,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Opacity (0..1 of air replaced), extra lucency (mm of air), extra density and masks."""
+    n = grid.size
+    opacity = np.zeros((n, n), np.float32)
+    lucency = np.zeros((n, n), np.float32)
+    density = np.zeros((n, n), np.float32)
+    masks: dict[str, np.ndarray] = {}
+    inside = {s: fields[s]["inside"] for s in (-1, 1)}
+    both = inside[-1] | inside[1]
+    for name, spec in shot.findings.items():
+        rng = np.random.default_rng(spec["_seed"])
+        side = spec["_side"]
+        if name == "Atelectasis":
+            local = _atelectasis(grid, lungs, spec, inside[side])
+        elif name == "Effusion":
+            local = np.zeros_like(opacity)
+            sides = (-1, 1) if spec.get("bilateral") else (side,)
+            for s in sides:
+                local = np.maximum(local, _effusion(grid, lungs, spec, s, fields[s]))
+        elif name == "Infiltration":
+            sides = (-1, 1) if spec.get("bilateral") else (side,)
+            local = np.zeros_like(opacity)
+            for s in sides:
+                local = np.maximum(local, _infiltration(grid, lungs, spec, s, rng, inside[s]))
+        elif name in ("Mass", "Nodule"):
+            local, extra = _round_lesion(grid, lungs, spec, p, rng)
+            density += extra
+        elif name == "Pneumonia":
+            local, bronchi = _pneumonia(grid, lungs, spec, rng, inside[side])
+            lucency += bronchi
+        elif name == "Pneumothorax":
+            local, line = _pneumothorax(grid, lungs, spec, fields[side])
+            density += line
+            masks[name] = local > 0.5
+            continue
+        else:  # Cardiomegaly: drawn by the heart itself
+            continue
+        opacity = np.maximum(opacity, local)
+        masks[name] = (local > 0.35) & both
+    return opacity, lucency, density, masks
+
+
+def _atelectasis(grid, lungs: _Lungs, spec, inside) -> np.ndarray:
+    side, sev = spec["_side"], spec["severity"]
+    u, y = spec["_side"] * grid.x, grid.y
+    width = lungs.p.half_width[side]
+    if spec["form"] == "plate":  # discoid (plate-like) atelectasis above the dome
+        cy = lungs.dome[side] - 18 - 40 * (1 - spec["zone_y"])
+        cu = 0.55 * width
+        angle = math.radians(spec["angle"])
+        along = (u - cu) * math.cos(angle) + (y - cy) * math.sin(angle)
+        across = -(u - cu) * math.sin(angle) + (y - cy) * math.cos(angle)
+        thick = 3.0 + 4.0 * sev
+        band = _root(1 - (across / thick) ** 2) * _smoothstep(
+            spec["length"] / 2 - np.abs(along), 0, 12
+        )
+        return (0.8 * band * inside).astype(np.float32)
+    # lower-lobe collapse: triangle from the hilum to the medial diaphragm, sharp lateral edge
+    hilum = lungs.p.hilum_y
+    base = lungs.dome[side] + 10
+    s = np.clip((y - hilum) / (base - hilum), 0, 1)
+    edge = 18 + (0.25 + 0.3 * sev) * width * s
+    wedge = _smoothstep(edge - u, -2, 6) * _smoothstep(y, hilum - 5, hilum + 25)
+    return ((0.45 + 0.35 * sev) * wedge * inside).astype(np.float32)
+
+
+def _effusion(grid, lungs: _Lungs, spec, side, field_: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Dependent fluid with a meniscus rising laterally; fills the costophrenic angle."""
+    sev = spec["severity"]
+    u, y = side * grid.x, grid.y
+    cp = lungs.cp_y(side)
+    level = cp - 18 - sev * (cp - lungs.p.hilum_y - 10)
+    width = lungs.p.half_width[side]
+    lateral = np.clip((u - 0.25 * width) / (0.75 * width), 0, 1.2)
+    surface = level - spec["meniscus"] * (0.6 + 0.8 * sev) * lateral**2.2
+    fluid = _smoothstep(y - surface, -6, 26)
+    hemithorax = (u > lungs.medial(y, side) - 4) & (u < lungs.lateral(y, side) + 6)
+    return (0.97 * fluid * hemithorax * (y > lungs.p.apex_y)).astype(np.float32)
+
+
+def _infiltration(grid, lungs: _Lungs, spec, side, rng, inside) -> np.ndarray:
+    sev = spec["severity"]
+    u, y = side * grid.x, grid.y
+    width = lungs.p.half_width[side]
+    cy = lungs.p.apex_y + spec["zone_y"] * (lungs.dome[side] - lungs.p.apex_y)
+    cu = spec["zone_u"] * width
+    extent = spec["extent"] * (0.7 + 0.6 * sev)
+    zone = np.exp(-(((u - cu) / extent) ** 2 + ((y - cy) / (extent * 1.2)) ** 2))
+    patches = _noise_field(rng, grid, 7.0, cells=128)
+    patches = np.clip((patches + 0.3) / 1.6, 0, 1)
+    return ((0.3 + 0.4 * sev) * zone * patches * inside).astype(np.float32)
+
+
+def _lesion_centre(lungs: _Lungs, spec, radius: float) -> tuple[float, float]:
+    side = spec["_side"]
+    for shrink in np.linspace(1.0, 0.0, 11):
+        zy = 0.5 + (spec["zone_y"] - 0.5) * shrink
+        y = lungs.p.apex_y + 25 + zy * (lungs.dome[side] - lungs.p.apex_y - 40)
+        med, lat = float(lungs.medial(y, side)), float(lungs.lateral(y, side))
+        zu = 0.5 + (spec["zone_u"] - 0.5) * shrink
+        u = med + zu * (lat - med)
+        if _lung_point_inside(lungs, side * u, y, radius * 0.5 + 4):
+            return side * u, y
+    y = lungs.p.hilum_y - 30
+    return side * 0.6 * lungs.p.half_width[side], y
+
+
+def _round_lesion(grid, lungs: _Lungs, spec, p: _Patient, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Mass or nodule: a round, slightly lobulated soft-tissue sphere in the lung."""
+    radius = spec["diameter_mm"] / 2
+    cx, cy = _lesion_centre(lungs, spec, radius)
+    spec["centre_mm"] = [round(cx, 1), round(cy, 1)]
+    _, window = _ellipse_depth(grid, cx, cy, radius * 1.2, radius * 1.2)
+    dx, dy = grid.x[:, window[1]] - cx, grid.y[window[0]] - cy
+    angle = np.arctan2(dy, dx)
+    lobes = 1 + spec["lobulation"] * np.sin(3 * angle + spec["phase"]) * np.cos(2 * angle)
+    r = np.sqrt(dx * dx + dy * dy) / (radius * lobes)
+    chord = _root(1 - r * r)
+    local = np.zeros((grid.size, grid.size), np.float32)
+    extra = np.zeros_like(local)
+    local[window] = np.clip(chord * 0.9, 0, 1)
+    # a soft-tissue sphere also adds thickness beyond the air it replaces; calcium is bone
+    extra[window] = (0.12 * spec["diameter_mm"] + (6.0 if spec.get("calcified") else 0)) * chord
+    return local, extra
+
+
+_LOBES = {
+    # (upper bound as fraction apex->dome, lower bound, medial u fraction, lateral u fraction)
+    "RUL": (0.0, 0.42, 0.0, 1.4),
+    "RML": (0.5, 0.98, 0.0, 0.62),
+    "RLL": (0.58, 1.2, 0.2, 1.4),
+    "LUL": (0.35, 0.8, 0.0, 0.6),
+    "LLL": (0.6, 1.2, 0.0, 1.4),
+}
+
+
+def _pneumonia(grid, lungs: _Lungs, spec, rng, inside) -> tuple[np.ndarray, np.ndarray]:
+    """Lobar consolidation with a fissure edge, air bronchograms and the silhouette sign."""
+    side, sev = spec["_side"], spec["severity"]
+    top_f, bottom_f, med_f, lat_f = _LOBES[spec["lobe"]]
+    u, y = side * grid.x, grid.y
+    apex, dome = lungs.p.apex_y, lungs.dome[side]
+    top = apex + top_f * (dome - apex)
+    bottom = apex + bottom_f * (dome - apex)
+    width = lungs.p.half_width[side]
+    sharp_top = 2.0 if spec["lobe"] in ("RML", "RLL") else 10.0
+    vertical = _smoothstep(y, top - sharp_top, top + sharp_top) * _smoothstep(
+        -y, -bottom - 12, -bottom + 12
+    )
+    horizontal = _smoothstep(u, med_f * width - 10, med_f * width + 10) * _smoothstep(
+        -u, -lat_f * width - 15, -lat_f * width + 15
+    )
+    texture = np.clip(0.85 + 0.12 * _noise_field(rng, grid, 6.0, cells=128), 0.6, 1)
+    ragged = vertical * horizontal + 0.3 * _noise_field(rng, grid, 10.0, cells=128)
+    shape = np.where(vertical < 0.999, vertical * horizontal, _smoothstep(ragged, 0.3, 0.75))
+    consolidation = (0.75 + 0.23 * sev) * shape * texture * inside
+    hilum = (side * 0.33 * width, lungs.p.hilum_y + 8)
+    lower = spec["lobe"] in ("RML", "RLL", "LLL")
+    angles = [70, 40, 100] if lower else [-60, -100, -30]
+    segments = _branch_tree(
+        rng,
+        hilum,
+        [a if side == 1 else 180 - a for a in angles],
+        3.0,
+        22.0,
+        _Interior(lungs, 12),
+        min_radius=0.8,
+        spread=(12, 28),
+    )
+    bronchi = _draw_segments(grid, segments, blur=0.5) * consolidation * 3.0
+    return consolidation.astype(np.float32), bronchi.astype(np.float32)
+
+
+def _pneumothorax(grid, lungs: _Lungs, spec, field_) -> tuple[np.ndarray, np.ndarray]:
+    """Pleural air between chest wall and the collapsed lung, and the visceral pleural line."""
+    side = spec["_side"]
+    u, y = side * grid.x, grid.y
+    gap = _pneumothorax_gap(lungs, y, side, spec["collapse"])
+    edge = lungs.lateral(y, side) - gap  # the visceral pleura; the apex rounds off itself
+    space = (u > edge) & field_["inside"]
+    # pleural line: thin soft-tissue line along the collapsed lung margin
+    distance = np.abs(u - edge) * np.sqrt(0.5 + 0.5 * _smoothstep(lungs.t(y, side), 0, 0.3))
+    width = max(0.8, 0.55 * grid.pixel)
+    line = 10.0 * np.exp(-((distance / width) ** 2)) * field_["inside"] * ~space
+    return space.astype(np.float32), line.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _working_size(size: int) -> int:
+    return max(256, size)
+
+
+def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float):
+    """Water-equivalent attenuation map (mm) and the anatomy masks in the patient frame."""
+    lungs = _Lungs(patient, shot.findings)
+    fields = _lung_fields(grid, lungs)
+    geometry = _heart_geometry(patient, lungs, ctr)
+    heart_depth, heart_mask = _heart_fields(grid, patient, lungs, geometry)
+    rng = np.random.default_rng([patient.seed, 3])
+
+    smooth_air = air = fields[-1]["air"] + fields[1]["air"]
+    texture = _noise_field(rng, grid, 3.0, cells=192)
+    air = air * (1 + 0.025 * texture)
+    vessels = _vessels(grid, patient, lungs, rng)
+    # no vessels in the outer 1-2 cm of lung (distance to the pleura, the hila excepted)
+    chest = fields[-1]["inside"] | fields[1]["inside"] | (np.abs(grid.x) < 45)
+    step = max(1, grid.size // 128)  # a coarse distance map is enough for a 1 cm margin
+    coarse = ndimage.distance_transform_edt(chest[::step, ::step]) * grid.pixel * step
+    depth_mm = np.repeat(np.repeat(coarse, step, 0), step, 1)[: grid.size, : grid.size]
+    vessels = vessels * _smoothstep(depth_mm, 9, 20)
+    opacity, lucency, density, lesion_masks = _apply_findings(grid, patient, lungs, fields, shot)
+    airways = _airways(grid, patient, lungs)
+    top_fade = _smoothstep(
+        grid.y, geometry["cy"] - 1.0 * geometry["b"], geometry["cy"] - 0.35 * geometry["b"]
+    )
+    heart_fraction = 0.6 * _root(heart_depth / (0.4 * patient.heart_depth)) * top_fade
+    vessel_air = 6.0 * patient.vessel_gain * vessels**0.8
+    lung_air = np.clip(air * (1 - heart_fraction) - vessel_air, 0, None)
+    lung_air = lung_air * (1 - opacity) + lucency
+    if "Pneumothorax" in lesion_masks:  # pleural air: no parenchyma, no vessels, lucent
+        space = lesion_masks["Pneumothorax"]
+        lung_air = np.where(space, 1.2 * smooth_air * (1 - heart_fraction), lung_air)
+        vessels = vessels * ~space
+    lesion_masks["vessels"] = vessels > 0.5
+    aorta = _descending_aorta(grid, patient, lungs)
+    lung_air = np.clip(lung_air - aorta, 0, None)
+    stomach = _gastric_bubble(grid, patient, lungs, rng)
+
+    body = _body(grid, patient)
+    bone = _spine(grid, patient, lungs.shift) + _ribs_and_girdle(grid, patient, lungs, lungs.shift)
+    hila = _hila(grid, patient, lungs)
+    attenuation = (
+        body - 0.92 * (lung_air + airways + stomach) + 2.3 * bone + density + hila * (1 - opacity)
+    )
+    lung_mask = fields[-1]["inside"] | fields[1]["inside"]
+    return attenuation, lung_mask, heart_mask, lesion_masks, geometry
+
+
+def _vessels(grid: _Grid, p: _Patient, lungs: _Lungs, rng) -> np.ndarray:
+    segments: list[tuple[float, ...]] = []
+    keep = _Interior(lungs, 14)
+    for side in (-1, 1):
+        hilum = (side * (0.3 * p.half_width[side] + 6), p.hilum_y + (8 if side == -1 else -4))
+        base = [-85, -55, -20, 15, 45, 75, 100]
+        angles = [a if side == 1 else 180 - a for a in base]
+        angles = [a + rng.normal(0, 6) for a in angles]
+        segments += _branch_tree(
+            rng, hilum, angles, 3.0, 13.0, keep, min_radius=0.45, max_segments=700
+        )
+    return _draw_segments(grid, segments)
+
+
+def _hila(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
+    """Hilar pulmonary arteries: lobulated soft-tissue densities beside the mediastinum."""
+    out = np.zeros((grid.size, grid.size), np.float32)
+    for side, dy in ((-1, 10), (1, -6)):
+        cx = side * (0.27 * p.half_width[side] + 2) + lungs.shift
+        for ox, oy, rx, ry, amp in ((0, 0, 14, 24, 26), (side * 8, 20, 9, 16, 16)):
+            depth, window = _ellipse_depth(grid, cx + ox, p.hilum_y + dy + oy, rx, ry, 0.3 * side)
+            if depth is not None:
+                out[window] += amp * depth
+    return out
+
+
+def _airways(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
+    """Trachea and main bronchi as air columns (mm of air)."""
+    carina_y = p.hilum_y - 28
+    cx = p.trachea_x + lungs.shift * 0.6
+    segments = [(cx, -260, cx, carina_y, 17.0)]
+    right = (cx - 22 * math.sin(math.radians(28)), carina_y + 24 * math.cos(math.radians(28)))
+    left = (cx + 46 * math.sin(math.radians(48)), carina_y + 46 * math.cos(math.radians(48)))
+    segments += [(cx, carina_y, *right, 12.0), (cx, carina_y, *left, 11.0)]
+    segments += [(*right, right[0] - 4, right[1] + 26, 9.0)]
+    return 2.6 * _draw_segments(grid, segments, blur=1.0)
+
+
+def _descending_aorta(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
+    """Descending aorta behind the heart: a soft-tissue column left of the spine."""
+    x0 = 16 + lungs.shift
+    u = grid.x - x0
+    column = 2 * 13 * _root(1 - (u / 13) ** 2)
+    return (column * _smoothstep(grid.y, p.hilum_y - 60, p.hilum_y - 40)).astype(np.float32)
+
+
+def _gastric_bubble(grid: _Grid, p: _Patient, lungs: _Lungs, rng) -> np.ndarray:
+    """Gastric air under the left dome with an air-fluid level, plus bowel gas."""
+    out = np.zeros((grid.size, grid.size), np.float32)
+    u = rng.uniform(0.35, 0.6) * p.half_width[1]
+    top = float(lungs.dome_y(u, 1)) + rng.uniform(8, 16)
+    rx, ry = rng.uniform(15, 28), rng.uniform(9, 15)
+    depth, window = _ellipse_depth(grid, u, top + ry, rx, ry)
+    if depth is not None:
+        rows = grid.y[window[0]]
+        level = top + ry * rng.uniform(0.9, 1.3)
+        out[window] += 28 * depth * (rows < level)
+    for _ in range(int(rng.integers(1, 4))):  # colonic gas low in the field
+        gx = rng.uniform(-0.8, 0.8) * p.half_width[1]
+        gy = max(lungs.dome.values()) + rng.uniform(90, 170)
+        rx, ry = rng.uniform(8, 18), rng.uniform(5, 10)
+        depth, window = _ellipse_depth(grid, gx, gy, rx, ry, rng.uniform(0, 3))
+        if depth is not None:
+            out[window] += 12 * depth
+    return out
+
+
+def _expose(attenuation: np.ndarray, shot: _Shot, grid: _Grid, seed: int) -> np.ndarray:
+    """Characteristic curve, processing (unsharp mask), blur and detector noise -> [0, 1]."""
+    image = 1 / (1 + np.exp(-(attenuation - shot.exposure_mid) / shot.exposure_width))
+    image = image**shot.gamma
+    image = image * (0.9 / max(float(np.percentile(image[::2, ::2], 99.5)), 0.3))  # auto-level
+    background = ndimage.gaussian_filter(image, 9.0 / grid.pixel)
+    image = image + shot.sharpen * (image - background)
+    image = ndimage.gaussian_filter(image, max(0.35, 0.45 / grid.pixel))
+    rng = np.random.default_rng([seed, 41, grid.size])
+    noise = rng.standard_normal(image.shape).astype(np.float32)
+    noise = ndimage.gaussian_filter(noise, 0.6)
+    level = shot.noise * (0.5 + 0.9 * np.clip(image, 0, 1)) * 1.6
+    return np.clip(image + level * noise, 0, 1).astype(np.float32)
+
+
+def _place(array: np.ndarray, shot: _Shot, grid: _Grid, order: int = 1) -> np.ndarray:
+    """Apply the patient position (shift, slight rotation) as an affine resampling."""
+    angle = math.radians(shot.rotation_deg)
+    cos, sin = math.cos(angle), math.sin(angle)
+    matrix = np.array([[cos, -sin], [sin, cos]])
+    centre = np.array([grid.size / 2 - 0.5] * 2)
+    shift = np.array([shot.shift_y, shot.shift_x]) / grid.pixel
+    offset = centre - matrix @ (centre + shift)
+    return ndimage.affine_transform(
+        array.astype(np.float32), matrix, offset=offset, order=order, mode="nearest"
+    )
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    pil = Image.fromarray(image.astype(np.float32), mode="F")
+    return np.asarray(pil.resize((size, size), Image.LANCZOS), dtype=np.float32)
+
+
+def _measure_ctr(heart: np.ndarray, lungs: np.ndarray) -> float:
+    """Cardiothoracic ratio from masks: widest heart row over widest inner thorax row."""
+
+    def widest(mask: np.ndarray) -> int:
+        cols = np.arange(mask.shape[1])
+        best = 0
+        for row in np.nonzero(mask.any(axis=1))[0]:
+            hits = cols[mask[row]]
+            best = max(best, int(hits[-1] - hits[0] + 1))
+        return best
+
+    thorax = widest(lungs)
+    return widest(heart) / thorax if thorax else float("nan")
+
+
+def render_case(
+    seed: int,
+    findings: Sequence[str] = (),
+    size: int = 256,
+    masks: bool = False,
+    patient_seed: int | None = None,
+) -> CxrCase:
+    """Render one PA chest radiograph.
+
+    Args:
+        seed: Seed of the image (findings, their severity/location, position, exposure).
+        findings: Labels from ``FINDINGS`` (empty or ``["No Finding"]`` for a normal image).
+        size: Output width and height in pixels (64-1024); the anatomy scale is fixed in mm.
+        masks: Also return boolean masks ``lungs``, ``heart``, ``lesions`` (union of the
+            findings' regions), ``vessels`` (visible lung markings) and one per finding.
+        patient_seed: Seed of the anatomy; defaults to ``seed``. Follow-ups share it.
+
+    Returns:
+        A :class:`CxrCase` with the uint8 image, metadata and optional masks.
+    """
+    size = int(size)
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+    labels = [f for f in findings if f != NO_FINDING]
+    unknown = sorted(set(labels) - set(FINDINGS))
+    if unknown:
+        raise ValueError(f"unknown finding(s) {unknown}; expected names from {list(FINDINGS)}")
+    patient = _sample_patient(seed if patient_seed is None else patient_seed)
+    shot = _sample_shot(seed, labels)
+    ctr_target = shot.findings.get("Cardiomegaly", {}).get("ctr_target", patient.ctr_normal)
+    grid = _grid(_working_size(size))
+    attenuation, lung_mask, heart_mask, lesion_masks, geometry = _render_attenuation(
+        patient, shot, grid, ctr_target
+    )
+    ctr = _measure_ctr(heart_mask, lung_mask)
+    image = _expose(_place(attenuation, shot, grid), shot, grid, seed)
+    image8 = np.clip(np.round(_resize(image, size) * 255), 0, 255).astype(np.uint8)
+
+    placed = {k: v for k, v in lesion_masks.items() if k != "vessels" or masks}
+    if masks or "Cardiomegaly" in labels:
+        placed["heart"] = heart_mask
+    if masks:
+        placed["lungs"] = lung_mask
+    out_masks = {
+        name: _resize(_place(mask.astype(np.float32), shot, grid), size) > 0.5
+        for name, mask in placed.items()
+    }
+    if "Cardiomegaly" in labels:
+        out_masks["Cardiomegaly"] = out_masks["heart"]
+    lesions = np.zeros((size, size), bool)
+    for name in labels:
+        if name in out_masks and name != "Cardiomegaly":
+            lesions |= out_masks[name]
+    out_masks["lesions"] = lesions
+    meta = _metadata(seed, patient, shot, labels, size, ctr, ctr_target, geometry, out_masks)
+    return CxrCase(image=image8, meta=meta, masks=out_masks if masks else None)
+
+
+def _metadata(seed, patient, shot, labels, size, ctr, ctr_target, geometry, out_masks) -> dict:
+    spacing = FIELD_MM / size
+    findings_meta = {}
+    for name in labels:
+        spec = {k: v for k, v in shot.findings[name].items() if not k.startswith("_")}
+        for key, value in list(spec.items()):
+            if isinstance(value, float):
+                spec[key] = round(value, 3)
+        box = _box(out_masks[name]) if name in out_masks else None
+        spec["box"] = box
+        if box is not None:
+            spec["box_mm"] = [
+                round((box[2] - box[0]) * spacing, 1),
+                round((box[3] - box[1]) * spacing, 1),
+            ]
+        findings_meta[name] = spec
+    return {
+        "seed": int(seed),
+        "labels": list(labels) or [NO_FINDING],
+        "size": size,
+        "pixel_spacing_mm": round(spacing, 6),
+        "field_mm": FIELD_MM,
+        "ctr": round(float(ctr), 4),
+        "ctr_target": round(float(ctr_target), 4),
+        "heart_width_mm": round(float(ctr * _Lungs(patient, shot.findings).thorax_width()), 1),
+        "sex": patient.sex,
+        "age": patient.age,
+        "habitus": round(patient.habitus, 3),
+        "inspiration_dome_right_mm": round(patient.dome_y[-1], 1),
+        "rotation_deg": round(shot.rotation_deg, 2),
+        "shift_mm": [round(shot.shift_x, 1), round(shot.shift_y, 1)],
+        "exposure": [round(shot.exposure_mid, 1), round(shot.exposure_width, 1)],
+        "findings": findings_meta,
+        "generator_version": GENERATOR_VERSION,
+    }
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _scaled_counts(weights: Mapping[str, float], n: int) -> dict[str, int]:
+    """Largest-remainder rounding of ``weights`` to integers summing to ``n`` (stable order)."""
+    total = float(sum(weights.values()))
+    if total <= 0:
+        raise ValueError(f"prevalence counts must sum to more than 0, got {dict(weights)}")
+    raw = {k: n * v / total for k, v in weights.items()}
+    counts = {k: int(math.floor(v)) for k, v in raw.items()}
+    order = sorted(raw, key=lambda k: (-(raw[k] - counts[k]), list(weights).index(k)))
+    for key in order[: n - sum(counts.values())]:
+        counts[key] += 1
+    return counts
+
+
+def _check_names(names: Sequence[str]) -> None:
+    allowed = set(FINDINGS) | {NO_FINDING}
+    unknown = sorted(set(names) - allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown label(s) {unknown} in prevalence; expected names from "
+            f"{[NO_FINDING, *FINDINGS]}"
+        )
+
+
+def _multi_label(counts: Mapping[str, int], n_normal: int, n_abnormal: int, rng) -> list[list[str]]:
+    """Spread label slots over abnormal images: one primary each, extras by co-occurrence."""
+    slots = [name for name in FINDINGS for _ in range(counts.get(name, 0))]
+    rng.shuffle(slots)
+    if n_abnormal == 0:
+        return [[NO_FINDING] for _ in range(n_normal)]
+    primaries, extras = slots[:n_abnormal], slots[n_abnormal:]
+    while len(primaries) < n_abnormal:  # fewer slots than images: reuse by prevalence
+        primaries.append(primaries[len(primaries) % max(1, len(slots))] if slots else FINDINGS[0])
+    labels = [[name] for name in primaries]
+    for name in extras:
+        weights = np.array(
+            [
+                0.0 if name in have else 1.0 + _AFFINITY.get(frozenset({name, have[0]}), 0.0)
+                for have in labels
+            ]
+        )
+        weights *= np.array([0.35 ** (len(have) - 1) for have in labels])
+        if weights.sum() <= 0:
+            continue
+        labels[int(rng.choice(len(labels), p=weights / weights.sum()))].append(name)
+    labels = [sorted(have, key=FINDINGS.index) for have in labels]
+    labels += [[NO_FINDING] for _ in range(n_normal)]
+    order = rng.permutation(len(labels))
+    return [labels[i] for i in order]
+
+
+def sample_labels(
+    n: int,
+    prevalence: str | Mapping[str, float] = "nih",
+    seed: int = 0,
+    single_finding: bool = False,
+) -> list[list[str]]:
+    """Draw the label list of ``n`` images.
+
+    Args:
+        n: Number of images.
+        prevalence: ``"nih"`` (ChestX-ray14 counts, imbalanced, multi-label), ``"balanced"``
+            (equal counts of ``No Finding`` and each finding, one label per image),
+            ``"normal-abnormal"`` (half ``No Finding``, half abnormal with NIH proportions)
+            or a mapping of label to count/weight (one label per image).
+        seed: Random seed.
+        single_finding: One finding per abnormal image (for the conditional GANs).
+
+    Returns:
+        One list of labels per image (``["No Finding"]`` for a normal image).
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = np.random.default_rng([seed, 7])
+    if isinstance(prevalence, str):
+        key = prevalence.lower()
+        if key == "nih":
+            normal = NIH_COUNTS[NO_FINDING]
+            counts = _scaled_counts({NO_FINDING: normal, "_abnormal": NIH_TOTAL - normal}, n)
+            n_normal, n_abnormal = counts[NO_FINDING], counts["_abnormal"]
+            return _abnormal_labels(n_normal, n_abnormal, rng, single_finding)
+        if key == "balanced":
+            weights = {NO_FINDING: 1.0, **{name: 1.0 for name in FINDINGS}}
+            return _single_labels(_scaled_counts(weights, n), rng)
+        if key in ("normal-abnormal", "normal_abnormal"):
+            return normal_abnormal_labels(n - n // 2, n // 2, seed, single_finding)
+        raise ValueError(
+            f"prevalence must be 'nih', 'balanced', 'normal-abnormal' or a counts mapping, "
+            f"got {prevalence!r}"
+        )
+    _check_names(list(prevalence))
+    return _single_labels(_scaled_counts(dict(prevalence), n), rng)
+
+
+def _single_labels(counts: Mapping[str, int], rng) -> list[list[str]]:
+    labels = [[name] for name in counts for _ in range(counts[name])]
+    order = rng.permutation(len(labels))
+    return [labels[i] for i in order]
+
+
+def _abnormal_labels(n_normal: int, n_abnormal: int, rng, single_finding: bool) -> list[list[str]]:
+    """NIH finding proportions over ``n_abnormal`` images, plus ``n_normal`` normals."""
+    finding_counts = {name: NIH_COUNTS[name] for name in FINDINGS}
+    if single_finding:
+        counts = _scaled_counts(finding_counts, n_abnormal)
+        counts[NO_FINDING] = n_normal
+        return _single_labels(counts, rng)
+    # NIH: 66,392 finding labels over 51,759 abnormal images (about 1.28 per image)
+    per_image = sum(finding_counts.values()) / (NIH_TOTAL - NIH_COUNTS[NO_FINDING])
+    counts = _scaled_counts(finding_counts, int(round(per_image * n_abnormal)))
+    return _multi_label(counts, n_normal, n_abnormal, rng)
+
+
+def normal_abnormal_labels(
+    n_normal: int, n_abnormal: int, seed: int = 0, single_finding: bool = False
+) -> list[list[str]]:
+    """Labels for the VGG-16 study: ``n_normal`` normals and ``n_abnormal`` abnormal images.
+
+    Abnormal images carry NIH-proportioned findings (gpu profile: 10,000 + 10,000).
+    """
+    if n_normal < 0 or n_abnormal < 0:
+        raise ValueError(f"counts must be >= 0, got {n_normal} normal, {n_abnormal} abnormal")
+    rng = np.random.default_rng([seed, 11])
+    return _abnormal_labels(n_normal, n_abnormal, rng, single_finding)
+
+
+# --------------------------------------------------------------------------- data set
+
+
+def _derived_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def _plan(n: int, seed: int, labels: list[list[str]]) -> list[dict[str, Any]]:
+    """Assign images to patients (NIH-like follow-ups) and derive every per-image seed."""
+    rng = np.random.default_rng([seed, 13])
+    tasks: list[dict[str, Any]] = []
+    patient, follow_up, remaining = 0, 0, 0
+    for index in range(n):
+        if remaining == 0:
+            patient += 1
+            follow_up = 0
+            remaining = int(min(rng.geometric(0.55), 8))
+        patient_seed = _derived_seed(seed, patient, 101)
+        anatomy = _sample_patient(patient_seed)
+        tasks.append(
+            {
+                "index": index,
+                "name": f"{patient:08d}_{follow_up:03d}",
+                "patient": patient,
+                "follow_up": follow_up,
+                "age": min(anatomy.age + follow_up // 2, 95),
+                "sex": anatomy.sex,
+                "seed": _derived_seed(seed, index, 202),
+                "patient_seed": patient_seed,
+                "labels": labels[index],
+            }
+        )
+        follow_up += 1
+        remaining -= 1
+    return tasks
+
+
+def _save_png(array: np.ndarray, path: Path) -> None:
+    Image.fromarray(array).save(path, format="PNG", optimize=False)
+
+
+def _write_one(task: dict[str, Any]) -> dict[str, Any]:
+    """Render and write one image (and its masks / DICOM); return its CSV row and metadata."""
+    out = Path(task["out"])
+    case = render_case(
+        task["seed"],
+        task["labels"],
+        size=task["size"],
+        masks=task["masks"],
+        patient_seed=task["patient_seed"],
+    )
+    name = task["name"]
+    _save_png(case.image, out / "images" / f"{name}.png")
+    if case.masks is not None:
+        for key in ("lungs", "heart", "lesions"):
+            _save_png(case.masks[key].astype(np.uint8) * 255, out / "masks" / f"{name}_{key}.png")
+    spacing = case.meta["pixel_spacing_mm"]
+    if task["dicom"]:
+        from medganlab.data.dicom_dx import write_dx
+
+        write_dx(
+            out / "dicom" / f"{name}.dcm",
+            case.image,
+            pixel_spacing_mm=spacing,
+            patient_id=f"{task['patient']:08d}",
+            patient_sex=task["sex"],
+            patient_age=task["age"],
+            uid_seed=task["seed"],
+        )
+    label_text = "|".join(task["labels"]) if task["labels"] else NO_FINDING
+    spacing_text = f"{spacing:.6f}".rstrip("0").rstrip(".")
+    row = (
+        f"{name}.png,{label_text},{task['follow_up']},{task['patient']},{task['age']},"
+        f"{task['sex']},PA,{task['size']},{task['size']},{spacing_text},{spacing_text},"
+    )
+    meta = {"Image Index": f"{name}.png", "Patient ID": task["patient"], **case.meta}
+    return {"row": row, "meta": meta}
+
+
+def _params(n, size, seed, prevalence, single_finding, dicom, masks) -> dict[str, Any]:
+    return {
+        "n": int(n),
+        "size": int(size),
+        "seed": int(seed),
+        "prevalence": prevalence if isinstance(prevalence, str) else dict(prevalence),
+        "single_finding": bool(single_finding),
+        "dicom": bool(dicom),
+        "masks": bool(masks),
+        "generator_version": GENERATOR_VERSION,
+    }
+
+
+def generate_dataset(
+    out: Path,
+    n: int,
+    size: int = 256,
+    seed: int = 0,
+    prevalence: str | Mapping[str, float] = "nih",
+    single_finding: bool = False,
+    dicom: bool = False,
+    masks: bool = False,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> Path:
+    """Write a phantom data set in the NIH ChestX-ray14 layout, atomically.
+
+    Layout: ``images/<patient>_<follow-up>.png``, ``Data_Entry_2017.csv`` (the real header),
+    ``metadata.jsonl`` (one JSON object per image), optional ``masks/`` and ``dicom/``, and
+    ``manifest.json`` (parameters and SHA-256 per file). Files are byte-identical for a seed
+    whatever the number of workers; a second call with the same parameters does nothing.
+
+    Returns:
+        The data set folder ``out``.
+    """
+    from medganlab.data.manifest import atomic_dataset_dir, manifest_matches, write_manifest
+    from medganlab.parallel import parallel_map
+
+    if n < 1:
+        raise ValueError(f"n must be at least 1 image, got {n}")
+    if not MIN_SIZE <= int(size) <= MAX_SIZE:
+        raise ValueError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+    out = Path(out)
+    params = _params(n, size, seed, prevalence, single_finding, dicom, masks)
+    if manifest_matches(out, KIND, params):
+        return out
+    labels = sample_labels(n, prevalence, seed, single_finding)
+    tasks = _plan(n, seed, labels)
+    with atomic_dataset_dir(out) as tmp:
+        for folder in ("images", *(["masks"] if masks else []), *(["dicom"] if dicom else [])):
+            (tmp / folder).mkdir()
+        for task in tasks:
+            task.update(out=str(tmp), size=int(size), masks=bool(masks), dicom=bool(dicom))
+        results = parallel_map(_write_one, tasks, workers=workers, desc="cxr", progress=progress)
+        lines = [CSV_HEADER, *(r["row"] for r in results)]
+        (tmp / "Data_Entry_2017.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with open(tmp / "metadata.jsonl", "w", encoding="utf-8") as handle:
+            for result in results:
+                handle.write(json.dumps(result["meta"], sort_keys=True) + "\n")
+        counts = {name: 0 for name in (NO_FINDING, *FINDINGS)}
+        for task in tasks:
+            for label in task["labels"]:
+                counts[label] += 1
+        write_manifest(tmp, KIND, params, extra={"counts": counts, "images": n})
+    return out
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _parse_prevalence(text: str) -> str | dict[str, float]:
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            counts = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"--prevalence JSON counts could not be parsed: {error}") from None
+        if not isinstance(counts, dict):
+            raise ValueError(f"--prevalence JSON must be an object of counts, got {text!r}")
+        _check_names(list(counts))
+        return {str(k): float(v) for k, v in counts.items()}
+    if text.lower() not in ("nih", "balanced", "normal-abnormal"):
+        raise ValueError(
+            f"--prevalence must be nih, balanced, normal-abnormal or JSON counts, got {text!r}"
+        )
+    return text.lower()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``medganlab data cxr`` options to ``parser``."""
+    parser.add_argument("--n", type=int, default=200, help="number of images (default 200)")
+    parser.add_argument("--size", type=int, default=256, help="image size in pixels, 64-1024")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--prevalence",
+        default="nih",
+        help="nih (imbalanced, multi-label), balanced, normal-abnormal, or JSON counts "
+        'such as \'{"No Finding": 50, "Mass": 50}\'',
+    )
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument(
+        "--single-finding", action="store_true", help="one finding per abnormal image"
+    )
+    parser.add_argument("--dicom", action="store_true", help="also write DICOM DX files")
+    parser.add_argument("--masks", action="store_true", help="also write lung/heart/lesion masks")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``medganlab data cxr`` with parsed ``args``; return the exit code."""
+    from medganlab import paths
+
+    try:
+        prevalence = _parse_prevalence(args.prevalence)
+        out = args.out if args.out is not None else paths.data_dir() / "cxr_phantom"
+        folder = generate_dataset(
+            out,
+            n=args.n,
+            size=args.size,
+            seed=args.seed,
+            prevalence=prevalence,
+            single_finding=args.single_finding,
+            dicom=args.dicom,
+            masks=args.masks,
+            workers=args.workers,
+        )
+    except ValueError as error:
+        print(f"error: {error}")
+        return 2
+    from medganlab.data.manifest import read_manifest
+
+    manifest = read_manifest(folder) or {}
+    counts = manifest.get("counts", {})
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    print(f"{folder}: {manifest.get('images', '?')} images at {args.size}px ({summary})")
+    return 0

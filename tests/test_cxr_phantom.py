@@ -1,0 +1,276 @@
+"""Tests of the chest X-ray phantom: anatomy, findings, labels and the NIH-layout writer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from medganlab.data import cxr_phantom as cxr
+from medganlab.data.manifest import read_manifest
+
+NIH_ORDER = [
+    "No Finding",
+    "Infiltration",
+    "Effusion",
+    "Atelectasis",
+    "Nodule",
+    "Mass",
+    "Pneumothorax",
+    "Cardiomegaly",
+    "Pneumonia",
+]
+
+
+def widest(mask: np.ndarray) -> int:
+    """Widest horizontal extent (pixels) of a boolean mask over its rows."""
+    best = 0
+    for row in mask:
+        hits = np.nonzero(row)[0]
+        if hits.size:
+            best = max(best, int(hits[-1] - hits[0] + 1))
+    return best
+
+
+def test_constants_follow_nih():
+    """FINDINGS are the 8 names in NIH order and the counts are SPEC.md's."""
+    assert cxr.FINDINGS == (
+        "Atelectasis",
+        "Cardiomegaly",
+        "Effusion",
+        "Infiltration",
+        "Mass",
+        "Nodule",
+        "Pneumonia",
+        "Pneumothorax",
+    )
+    assert cxr.NIH_COUNTS["No Finding"] == 60_361
+    assert cxr.NIH_COUNTS["Pneumonia"] == 1_431
+    assert sorted(cxr.NIH_COUNTS, key=lambda k: -cxr.NIH_COUNTS[k]) == NIH_ORDER
+
+
+def test_render_is_deterministic_and_seed_dependent():
+    """Same seed gives identical pixels; another seed gives another patient."""
+    first = cxr.render_case(5, ["Mass"], size=64)
+    again = cxr.render_case(5, ["Mass"], size=64)
+    other = cxr.render_case(6, ["Mass"], size=64)
+    assert first.image.dtype == np.uint8 and first.image.shape == (64, 64)
+    assert np.array_equal(first.image, again.image)
+    assert first.meta == again.meta
+    assert np.abs(first.image.astype(int) - other.image.astype(int)).mean() > 2
+
+
+def test_same_patient_at_every_size():
+    """A seed renders the same anatomy at 64 and 256 pixels (fixed millimetre scale)."""
+    small = cxr.render_case(11, [], size=64).image.astype(float)
+    large = cxr.render_case(11, [], size=256).image
+    reduced = np.asarray(Image.fromarray(large).resize((64, 64), Image.BOX), dtype=float)
+    other = cxr.render_case(12, [], size=64).image.astype(float)
+    same = np.corrcoef(small.ravel(), reduced.ravel())[0, 1]
+    different = np.corrcoef(small.ravel(), other.ravel())[0, 1]
+    assert same > 0.97, f"same seed at two sizes correlates only {same:.3f}"
+    assert same > different
+
+
+def test_lungs_darker_than_mediastinum_and_bone_white():
+    """MONOCHROME2: lung fields dark, mediastinum/heart bright (as in the NIH reference)."""
+    case = cxr.render_case(3, [], size=128, masks=True)
+    lungs, heart = case.masks["lungs"], case.masks["heart"]
+    lung_mean = case.image[lungs].mean()
+    mediastinum_mean = case.image[heart & ~lungs].mean()
+    assert lung_mean + 60 < mediastinum_mean, (lung_mean, mediastinum_mean)
+    assert case.image[:, :4].mean() < lung_mean  # air outside the body is darkest
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_ctr_normal_below_and_cardiomegaly_above_half(seed):
+    """CTR < 0.5 for normals and > 0.5 for cardiomegaly, in metadata and from the masks."""
+    normal = cxr.render_case(seed, [], size=128, masks=True)
+    large = cxr.render_case(seed, ["Cardiomegaly"], size=128, masks=True)
+    assert normal.meta["ctr"] < 0.5 < large.meta["ctr"]
+    for case, big in ((normal, False), (large, True)):
+        ratio = widest(case.masks["heart"]) / widest(case.masks["lungs"])
+        assert (ratio > 0.5) == big, f"CTR measured from masks {ratio:.3f} (cardiomegaly={big})"
+        assert abs(ratio - case.meta["ctr"]) < 0.04
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mass_above_and_nodule_within_3_cm(seed):
+    """Mass > 30 mm, nodule <= 30 mm: in metadata and in the lesion box at the pixel spacing."""
+    mass = cxr.render_case(seed, ["Mass"], size=128, masks=True)
+    nodule = cxr.render_case(seed, ["Nodule"], size=128, masks=True)
+    spacing = mass.meta["pixel_spacing_mm"]
+    assert spacing == pytest.approx(430 / 128)
+    assert mass.meta["findings"]["Mass"]["diameter_mm"] > 30
+    assert nodule.meta["findings"]["Nodule"]["diameter_mm"] <= 30
+    x0, y0, x1, y1 = mass.meta["findings"]["Mass"]["box"]
+    assert max(x1 - x0, y1 - y0) * spacing > 30
+    x0, y0, x1, y1 = nodule.meta["findings"]["Nodule"]["box"]
+    assert max(x1 - x0, y1 - y0) * spacing <= 30 + 2 * spacing
+
+
+def test_effusion_raises_density_at_the_base():
+    """Same patient and shot: the effusion region is brighter than without the effusion."""
+    with_fluid = cxr.render_case(21, ["Effusion"], size=128, masks=True)
+    without = cxr.render_case(21, [], size=128)
+    region = with_fluid.masks["Effusion"]
+    assert region.any()
+    assert region[region.shape[0] // 2 :].sum() > 0.8 * region.sum()  # dependent: lower half
+    gain = with_fluid.image[region].mean() - without.image[region].mean()
+    assert gain > 25, f"effusion brightened its region by only {gain:.1f} grey levels"
+
+
+def test_pneumothorax_is_lucent_and_without_markings():
+    """The pleural air space carries no vessel markings and is darker than the same lung."""
+    ptx = cxr.render_case(8, ["Pneumothorax"], size=256, masks=True)
+    normal = cxr.render_case(8, [], size=256, masks=True)
+    space = ptx.masks["Pneumothorax"]
+    assert space.sum() > 200
+    assert not (ptx.masks["vessels"] & space).any()
+    assert ptx.masks["vessels"].sum() > 100  # the collapsed lung and the other lung keep them
+    region = ndimage.binary_erosion(space, iterations=2)
+    assert ptx.image[region].mean() < normal.image[region].mean() - 3
+
+
+def test_vessels_spare_the_lung_periphery():
+    """No visible vessels in the outer centimetre of the lung fields."""
+    case = cxr.render_case(4, [], size=256, masks=True)
+    spacing = case.meta["pixel_spacing_mm"]
+    lungs = case.masks["lungs"]
+    inner = ndimage.binary_erosion(lungs, iterations=int(np.ceil(10 / spacing)))
+    rim = lungs & ~inner
+    assert case.masks["vessels"][inner].sum() > 100
+    # the rim near the mediastinum (hila) may hold vessels: check the lateral half only
+    lateral = np.zeros_like(rim)
+    lateral[:, : lateral.shape[1] // 4] = lateral[:, -lateral.shape[1] // 4 :] = True
+    assert (case.masks["vessels"] & rim & lateral).sum() == 0
+
+
+def test_render_rejects_bad_input():
+    """Unknown finding or size out of range -> ValueError naming what was expected."""
+    with pytest.raises(ValueError, match="unknown finding"):
+        cxr.render_case(0, ["Hernia"])
+    with pytest.raises(ValueError, match="between 64 and 1024"):
+        cxr.render_case(0, [], size=32)
+
+
+def test_sample_labels_nih_is_imbalanced_in_nih_order():
+    """'nih' prevalence reproduces the NIH ordering and proportions, with multi-label images."""
+    labels = cxr.sample_labels(1000, "nih", seed=0)
+    counts = Counter(name for image in labels for name in image)
+    assert len(labels) == 1000
+    assert sorted(counts, key=lambda k: -counts[k]) == NIH_ORDER
+    assert counts["No Finding"] == round(1000 * 60_361 / 112_120)
+    assert any(len(image) > 1 for image in labels)
+    assert all("No Finding" not in image or len(image) == 1 for image in labels)
+
+
+def test_sample_labels_modes():
+    """single_finding, balanced, explicit counts and normal-abnormal."""
+    single = cxr.sample_labels(300, "nih", seed=1, single_finding=True)
+    assert all(len(image) == 1 for image in single)
+    balanced = Counter(image[0] for image in cxr.sample_labels(90, "balanced", seed=1))
+    assert set(balanced.values()) == {10} and len(balanced) == 9
+    explicit = Counter(image[0] for image in cxr.sample_labels(5, {"Mass": 3, "No Finding": 2}))
+    assert explicit == {"Mass": 3, "No Finding": 2}
+    study = cxr.normal_abnormal_labels(40, 60, seed=2)
+    assert sum(image == ["No Finding"] for image in study) == 40
+    with pytest.raises(ValueError, match="prevalence"):
+        cxr.sample_labels(10, "uniform")
+    with pytest.raises(ValueError, match="unknown label"):
+        cxr.sample_labels(10, {"Hernia": 1})
+
+
+def _checksums(folder):
+    return read_manifest(folder)["files"]
+
+
+def test_dataset_layout_schema_and_determinism(tmp_path):
+    """NIH layout with the real CSV header; byte-identical for 1 and 2 workers."""
+    one = cxr.generate_dataset(tmp_path / "one", 6, size=64, seed=4, masks=True, workers=1)
+    two = cxr.generate_dataset(tmp_path / "two", 6, size=64, seed=4, masks=True, workers=2)
+    assert _checksums(one) == _checksums(two)
+    lines = (one / "Data_Entry_2017.csv").read_text().splitlines()
+    assert lines[0] == (
+        "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,"
+        "View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],"
+    )
+    assert len(lines) == 7
+    meta = [json.loads(line) for line in (one / "metadata.jsonl").read_text().splitlines()]
+    for line, record in zip(lines[1:], meta, strict=True):
+        fields = line.split(",")
+        assert len(fields) == 12 and fields[-1] == ""
+        assert fields[0] == record["Image Index"]
+        assert fields[1].split("|") == record["labels"]
+        assert fields[6] == "PA" and fields[7:9] == ["64", "64"]
+        assert float(fields[9]) == pytest.approx(430 / 64)
+        image = Image.open(one / "images" / fields[0])
+        assert image.mode == "L" and image.size == (64, 64)
+    assert len(list((one / "masks").glob("*_lungs.png"))) == 6
+
+
+def test_rerun_is_a_noop(tmp_path):
+    """A second call with the same parameters touches nothing."""
+    out = cxr.generate_dataset(tmp_path / "d", 3, size=64, seed=1, workers=1)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    cxr.generate_dataset(tmp_path / "d", 3, size=64, seed=1, workers=1)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
+    """An exception mid-generation: no folder at out; an existing data set is untouched."""
+    real = cxr.render_case
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cxr, "render_case", failing)
+    with pytest.raises(RuntimeError):
+        cxr.generate_dataset(tmp_path / "new", 5, size=64, workers=1)
+    assert not (tmp_path / "new").exists()
+    assert list(tmp_path.iterdir()) == []
+
+    monkeypatch.setattr(cxr, "render_case", real)
+    existing = cxr.generate_dataset(tmp_path / "old", 2, size=64, seed=9, workers=1)
+    snapshot = _checksums(existing)
+    calls["n"] = 0
+    monkeypatch.setattr(cxr, "render_case", failing)
+    with pytest.raises(RuntimeError):
+        cxr.generate_dataset(tmp_path / "old", 5, size=64, seed=10, workers=1)
+    assert _checksums(existing) == snapshot
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]
+
+
+def test_cli_hooks(tmp_path, capsys):
+    """add_arguments/run_cli generate a set; bad prevalence exits 2 with a message."""
+    parser = argparse.ArgumentParser()
+    cxr.add_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--n",
+            "2",
+            "--size",
+            "64",
+            "--out",
+            str(tmp_path / "c"),
+            "--workers",
+            "1",
+            "--prevalence",
+            '{"Mass": 1, "No Finding": 1}',
+            "--dicom",
+        ]
+    )
+    assert cxr.run_cli(args) == 0
+    assert len(list((tmp_path / "c" / "dicom").glob("*.dcm"))) == 2
+    bad = parser.parse_args(["--prevalence", "weird", "--out", str(tmp_path / "x")])
+    assert cxr.run_cli(bad) == 2
+    assert "prevalence" in capsys.readouterr().out
