@@ -8,7 +8,7 @@
 # [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
 
 # %% [markdown]
-# **What you'll do** (about 60 minutes)
+# **What you'll do** (about 100 minutes)
 #
 # | Section | Teaching | Exercises |
 # |---|---|---|
@@ -18,13 +18,17 @@
 # | Convert stored values to Hounsfield units | 5 min | 10 min |
 # | Window the image for display | 5 min | 10 min |
 # | Compare a soft-tissue and a lung window | 5 min | 5 min |
+# | Tour the chest X-ray phantom | 10 min | 10 min |
+# | Tour the kidney CT phantom | 10 min | 10 min |
 #
 # **What you'll learn**
 #
 # - how the course sizes every run with one switch, the *run profile*;
 # - how a Keras model is built, trained with `fit()` and checked with a loss curve;
 # - what a DICOM file stores, and how `RescaleSlope` and `RescaleIntercept` give Hounsfield units (HU);
-# - how a window (width *W*, level *L*) maps HU to the range `[-1, 1]` that the course's networks use.
+# - how a window (width *W*, level *L*) maps HU to the range `[-1, 1]` that the course's networks use;
+# - what the course's two data sets look like: chest radiographs with eight findings at NIH's
+#   (very unequal) prevalence, and kidney-tumour CT volumes with KiTS19's labels.
 #
 # **What you'll need**: Python and NumPy; no medical background. Every file you read here is
 # generated or ships with the course's libraries: nothing is downloaded.
@@ -54,7 +58,10 @@ import pydicom
 from keras import layers
 from pydicom.data import get_testdata_file
 
+import ipywidgets as widgets
+
 import medganlab
+from medganlab.data import catalog, cxr_phantom, dicom, kits, nih
 from medganlab.plotting import plot_history, show_images
 from medganlab.report import show_metrics
 
@@ -306,6 +313,205 @@ show_metrics(
 # YOUR ANSWER HERE
 
 # %% [markdown]
+# ## Tour the chest X-ray phantom
+#
+# The chest X-ray paper trained on NIH ChestX-ray14 (112,120 radiographs). The course cannot
+# ship it, so it *generates* a stand-in: PA radiographs formed as X-ray attenuation through a
+# body with lungs, heart, ribs and diaphragm, with the eight findings drawn from their
+# radiographic signs, written in NIH's folder layout. The first call makes the set; later calls
+# reuse it. (To use the real data, set `MEDGANLAB_CXR_ROOT` to a ChestX-ray14 folder.)
+
+# %%
+cxr_root = catalog.cxr_dataset(n=cfg.cxr_images, size=cfg.cxr_size, seed=cfg.seed)
+print(nih.describe(cxr_root))
+
+# %% [markdown]
+# Look at one patient with each finding. Find the sign: the heart wider than half the chest
+# (Cardiomegaly), the meniscus at the lung base (Effusion), the pleural line with no vessels
+# beyond it (Pneumothorax), a round opacity over 3 cm (Mass) or under (Nodule).
+
+# %%
+names = ["No Finding", *cxr_phantom.FINDINGS]
+gallery = [cxr_phantom.render_case(cfg.seed, [] if n == "No Finding" else [n], size=cfg.cxr_size)
+           for n in names]
+show_images([case.image for case in gallery], names, ncols=5, size=2.6)
+plt.show()
+
+# %% [markdown]
+# Browse patients yourself: choose a finding and a seed (each seed is a different patient).
+
+# %%
+def show_patient(finding="Effusion", seed=0):
+    case = cxr_phantom.render_case(seed, [] if finding == "No Finding" else [finding], size=256)
+    show_images([case.image], [f"{finding} (CTR {case.meta['ctr']:.2f})"], size=4.5)
+    plt.show()
+
+
+widgets.interact(show_patient, finding=names, seed=(0, 99));
+
+# %% [markdown]
+# The labels follow NIH's prevalence. Count them: most radiographs show no finding and the
+# rarest finding is about 14 times rarer than the commonest. A classifier trained on such data
+# sees few examples of the rare findings — the problem this course's GANs try to relieve.
+
+# %%
+counts = nih.dataset_info(cxr_root)["counts"]
+plt.figure(figsize=(8, 3))
+plt.bar(list(counts), list(counts.values()), color=["0.6"] + ["C0"] * 8)
+plt.xticks(rotation=40, ha="right")
+plt.ylabel("images")
+plt.title("Labels in the phantom set (NIH prevalence)")
+plt.show()
+
+# %% [markdown]
+# The labels live in `Data_Entry_2017.csv`, with the real file's columns; an image can carry
+# several findings, separated by `|`.
+
+# %%
+print("\n".join((cxr_root / "Data_Entry_2017.csv").read_text().splitlines()[:5]))
+
+# %% [markdown]
+# ### Exercise 4: the cardiothoracic ratio
+#
+# Radiologists call the heart enlarged when the *cardiothoracic ratio* (CTR) — the widest
+# horizontal extent of the heart divided by the widest horizontal extent of the thorax
+# (outer edge of the right lung to outer edge of the left) — exceeds 0.5.
+#
+# Implement `cardiothoracic_ratio(heart_mask, lung_mask)` for boolean masks of shape
+# `(rows, columns)`: in each row, a mask's extent is `last column − first column + 1`; take the
+# widest row of each mask (they need not be the same row).
+
+# %% solution grade_id="cardiothoracic_ratio"
+def cardiothoracic_ratio(heart_mask: np.ndarray, lung_mask: np.ndarray) -> float:
+    """Widest horizontal extent of the heart over the widest extent of the lungs."""
+    ### BEGIN SOLUTION
+    def widest(mask: np.ndarray) -> int:
+        best = 0
+        for row in np.asarray(mask, dtype=bool):
+            columns = np.flatnonzero(row)
+            if columns.size:
+                best = max(best, int(columns[-1] - columns[0] + 1))
+        return best
+
+    thorax = widest(lung_mask)
+    if thorax == 0:
+        raise ValueError("the lung mask is empty")
+    return widest(heart_mask) / thorax
+    ### END SOLUTION
+
+# %% tests grade_id="test_cardiothoracic_ratio" points=3
+"""The CTR is the widest heart row over the widest lung row."""
+lungs = np.zeros((6, 10), bool)
+lungs[1, 1:9] = True  # 8 wide: the widest lung row
+lungs[3, [0, 9]] = True  # 10 wide: two separate lungs still span 10 columns
+heart = np.zeros((6, 10), bool)
+heart[4, 3:7] = True  # 4 wide
+ratio = cardiothoracic_ratio(heart, lungs)
+assert np.isclose(ratio, 0.4), f"expected 4 / 10 = 0.4, got {ratio}"
+### BEGIN HIDDEN TESTS
+case = cxr_phantom.render_case(3, ["Cardiomegaly"], size=128, masks=True)
+measured = cardiothoracic_ratio(case.masks["heart"], case.masks["lungs"])
+assert abs(measured - case.meta["ctr"]) < 0.02, "the phantom's recorded CTR is measured the same way"
+assert measured > 0.5, "a Cardiomegaly case must measure above 0.5"
+normal = cxr_phantom.render_case(3, [], size=128, masks=True)
+assert cardiothoracic_ratio(normal.masks["heart"], normal.masks["lungs"]) < 0.5, \
+    "a normal heart measures below 0.5"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Check your function on the phantom's masks: normals below 0.5, cardiomegaly above.
+
+# %%
+for seed in range(3):
+    for finding in [[], ["Cardiomegaly"]]:
+        case = cxr_phantom.render_case(seed, finding, size=128, masks=True)
+        ratio = cardiothoracic_ratio(case.masks["heart"], case.masks["lungs"])
+        print(f"patient {seed}, {finding[0] if finding else 'normal':>12}: CTR {ratio:.3f}")
+
+# %% [markdown]
+# ## Tour the kidney CT phantom
+#
+# The kidney-tumour paper used KiTS19: arterial-phase abdominal CT with labels 0 background,
+# 1 kidney, 2 tumour. The course's phantom writes the same things — a DICOM CT series per
+# patient plus a label volume — from a 3-D model of the upper abdomen. (To use real KiTS19,
+# set `MEDGANLAB_CT_ROOT` to its folder.)
+
+# %%
+ct_root = catalog.ct_dataset(cases=cfg.ct_cases, size=cfg.ct_size, seed=cfg.seed,
+                             slice_thickness_mm=cfg.ct_slice_thickness_mm)
+print(kits.describe(ct_root))
+
+# %% [markdown]
+# Read one patient's series. The package's reader does what you did by hand above — stored
+# values to HU — for every slice, and sorts the slices by their position in the patient.
+
+# %%
+volume, spacing, series = dicom.read_ct_series(ct_root / "case_00000" / "dicom")
+labels = kits.load_labels(ct_root / "case_00000")
+print(f"volume {volume.shape} (slices, rows, columns); voxel {spacing} mm")
+
+# %% [markdown]
+# Browse the volume. Move through the slices and change the window: W400/L0 shows the kidneys'
+# bright cortex and darker medulla; W1500/L300 shows bone. Red is kidney, yellow tumour.
+
+# %%
+def show_ct_slice(index=len(volume) // 2, center=0, width=400):
+    plt.figure(figsize=(4.5, 4.5))
+    plt.imshow(window_to_unit(volume[index], center, width), cmap="gray", vmin=-1, vmax=1)
+    plt.imshow(np.ma.masked_equal(labels[index], 0), cmap="autumn", alpha=0.35, vmin=1, vmax=2)
+    plt.axis("off")
+    plt.show()
+
+
+widgets.interact(show_ct_slice, index=(0, len(volume) - 1), center=(-200, 400, 10),
+                 width=(50, 2000, 50));
+
+# %% [markdown]
+# ### Exercise 5: Hounsfield units per label
+#
+# Implement `hu_per_label(volume, labels)`: for every label value present, return its median
+# HU and its 5th and 95th percentiles as a tuple `(median, p5, p95)` of floats, in a dict keyed
+# by the label (an `int`).
+
+# %% solution grade_id="hu_per_label"
+def hu_per_label(volume: np.ndarray, labels: np.ndarray) -> dict[int, tuple[float, float, float]]:
+    """Median, 5th and 95th percentile of HU for each label value present."""
+    ### BEGIN SOLUTION
+    if volume.shape != labels.shape:
+        raise ValueError(f"volume {volume.shape} and labels {labels.shape} differ in shape")
+    table = {}
+    for value in np.unique(labels):
+        voxels = volume[labels == value]
+        table[int(value)] = tuple(float(v) for v in np.percentile(voxels, [50, 5, 95]))
+    return table
+    ### END SOLUTION
+
+# %% tests grade_id="test_hu_per_label" points=3
+"""hu_per_label summarises the HU of each label present."""
+vol = np.array([[0.0, 10.0, 20.0], [100.0, 200.0, 300.0]])
+lab = np.array([[0, 0, 0], [1, 1, 1]])
+table = hu_per_label(vol, lab)
+assert sorted(table) == [0, 1], f"expected labels [0, 1], got {sorted(table)}"
+assert np.allclose(table[0][0], 10.0) and np.allclose(table[1][0], 200.0), "wrong medians"
+assert np.allclose(table[1][1:], [110.0, 290.0]), "p5/p95 should use numpy's linear percentiles"
+### BEGIN HIDDEN TESTS
+table = hu_per_label(volume, labels)
+assert all(isinstance(k, int) for k in table), "keys must be plain ints"
+assert set(table) == set(np.unique(labels).tolist()), "one entry per label present"
+assert np.isclose(table[1][0], np.median(volume[labels == 1])), "kidney median is wrong"
+assert table[1][0] > 100 > table[0][0], "enhanced kidney must be brighter than the background"
+### END HIDDEN TESTS
+
+# %%
+{label: tuple(round(v) for v in stats) for label, stats in hu_per_label(volume, labels).items()}
+
+# %% [markdown]
+# Kidney voxels are bright (corticomedullary phase: cortex 170–200 HU, medulla 90–130 HU);
+# tumour (renal cell carcinoma) enhances less and has a necrotic core near 20 HU.
+# When the course trains on slices, it always splits by **patient**: slices of one patient are
+# nearly identical, so a slice-level split would put the same kidney in training and test.
+
+# %% [markdown]
 # ## Key points
 #
 # - One configuration cell, `cfg = medganlab.profile_for(...)`, sizes every run; the code is
@@ -314,10 +520,17 @@ show_metrics(
 #   loss curves, never by one number.
 # - DICOM pixel data are stored values: `HU = stored × slope + intercept` gives physics.
 # - A window `W/L` chooses which tissues get contrast; the course maps it to `[-1, 1]`.
+# - The chest X-ray data are imbalanced like NIH ChestX-ray14: most images are normal and
+#   Pneumonia is rare — the problem the course's GANs try to relieve.
+# - Medical data are split by patient, never by image or slice, or the test set leaks.
 #
 # ## Further reading
 #
 # - [DICOM standard, Part 3, C.11.1: Modality LUT](https://dicom.nema.org/medical/dicom/current/output/chtml/part03/sect_C.11.html)
 # - [pydicom user guide](https://pydicom.github.io/pydicom/stable/)
 # - [Keras: the functional API](https://keras.io/guides/functional_api/)
+# - Wang et al. (2017). [ChestX-ray8](https://arxiv.org/abs/1705.02315): the NIH data set the
+#   chest X-ray phantom stands in for.
+# - Heller et al. (2019). [The KiTS19 challenge data](https://arxiv.org/abs/1904.00445).
+# - `datasets/cxr_phantom.md` and `datasets/kidney_ct_phantom.md`: how the phantoms are made.
 # - Hounsfield, G. N. (1973). Computerized transverse axial scanning. *Br J Radiol* 46.
