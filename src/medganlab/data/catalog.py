@@ -52,8 +52,15 @@ def cxr_dataset(
 
     tag = f"{prevalence}{'-single' if single_finding else ''}"
     out = data_dir() / f"cxr_{tag}_n{n}_s{size}_seed{seed}"
-    cxr_phantom.generate_dataset(out, n=n, size=size, seed=seed, prevalence=prevalence,
-                                 single_finding=single_finding, progress=progress)
+    cxr_phantom.generate_dataset(
+        out,
+        n=n,
+        size=size,
+        seed=seed,
+        prevalence=prevalence,
+        single_finding=single_finding,
+        progress=progress,
+    )
     return out
 
 
@@ -71,9 +78,16 @@ def ct_dataset(
         return real
     from medganlab.data import ct_phantom
 
-    out = data_dir() / (f"ct_c{cases}_s{size}_t{slice_thickness_mm:g}"
-                        f"_f{tumour_fraction:g}_seed{seed}")
-    ct_phantom.generate_dataset(out, cases=cases, size=size, seed=seed,
-                                slice_thickness_mm=slice_thickness_mm,
-                                tumour_fraction=tumour_fraction, progress=progress)
+    out = data_dir() / (
+        f"ct_c{cases}_s{size}_t{slice_thickness_mm:g}_f{tumour_fraction:g}_seed{seed}"
+    )
+    ct_phantom.generate_dataset(
+        out,
+        cases=cases,
+        size=size,
+        seed=seed,
+        slice_thickness_mm=slice_thickness_mm,
+        tumour_fraction=tumour_fraction,
+        progress=progress,
+    )
     return out
