@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["home", "data_dir", "build_dir", "artifacts_dir"]
+__all__ = ["home", "data_dir", "build_dir", "artifacts_dir", "run_dir"]
 
 
 def _looks_like_repo(folder: Path) -> bool:
@@ -57,3 +57,25 @@ def build_dir() -> Path:
 def artifacts_dir() -> Path:
     """Folder of models exported between notebooks (``MEDGANLAB_ARTIFACTS``)."""
     return _from_env("MEDGANLAB_ARTIFACTS", home() / "artifacts")
+
+
+def run_dir(assignment: str, profile: str, fresh: bool | None = None) -> Path:
+    """Folder for one training run's checkpoints, sample grids and logs.
+
+    ``build/runs/<assignment>_<profile>`` is reused across calls, so re-running a training cell
+    resumes from its checkpoint (e.g. after a Colab disconnect; point ``MEDGANLAB_BUILD`` at
+    Google Drive to survive a runtime reset). Smoke runs and graded runs (``NBGRADER_EXECUTION``)
+    get a *fresh* folder every time (``fresh=None`` decides so): they must prove the code
+    trains, never resume somebody else's run.
+    """
+    import tempfile
+
+    runs = build_dir() / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    if fresh is None:
+        fresh = profile == "smoke" or bool(os.environ.get("NBGRADER_EXECUTION"))
+    if fresh:
+        return Path(tempfile.mkdtemp(prefix=f"{assignment}_{profile}_", dir=runs))
+    folder = runs / f"{assignment}_{profile}"
+    folder.mkdir(exist_ok=True)
+    return folder

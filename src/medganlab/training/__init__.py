@@ -1,0 +1,36 @@
+"""The GAN training harness: a ``keras.Model`` GAN, callbacks, checkpoint/resume, artifacts.
+
+Infrastructure only: the train step a student writes is passed in as ``train_step_fn``.
+"""
+
+from medganlab.training.artifacts import artifact_path, export_generator, load_generator
+from medganlab.training.callbacks import (
+    HealthMonitor,
+    LossHistory,
+    ModeCollapseWarning,
+    SampleGrid,
+    default_verbose,
+    images_to_grid,
+    mean_pairwise_distance,
+)
+from medganlab.training.checkpoints import GanCheckpoint, fit_gan, restore_latest
+from medganlab.training.gan import GAN, reference_train_step, tile_labels
+
+__all__ = [
+    "GAN",
+    "reference_train_step",
+    "tile_labels",
+    "SampleGrid",
+    "LossHistory",
+    "HealthMonitor",
+    "ModeCollapseWarning",
+    "default_verbose",
+    "images_to_grid",
+    "mean_pairwise_distance",
+    "GanCheckpoint",
+    "restore_latest",
+    "fit_gan",
+    "export_generator",
+    "load_generator",
+    "artifact_path",
+]

@@ -1,0 +1,314 @@
+"""Checkpoint and resume a :class:`~medganlab.training.gan.GAN` across a Colab disconnect.
+
+A checkpoint holds the generator, the discriminator, both optimisers (slots and step
+counts), the noise ``SeedGenerator`` state, the GAN's global step and the position in the
+run (epoch, step in that epoch), written with ``tf.train.Checkpoint`` and a
+``tf.train.CheckpointManager`` keeping the last two; Python's and NumPy's global RNG states
+go into a small JSON next to each checkpoint. The directory may be anywhere, e.g. on a
+mounted Google Drive.
+
+:func:`fit_gan` is what a notebook cell calls: run the same cell again after a disconnect
+and it continues where the last checkpoint left off, or says training is complete.
+
+Resuming in the middle of an epoch: ``fit_gan`` first runs a one-off partial epoch on
+``dataset.skip(k)`` (``k`` = steps already done in that epoch; ``.take(steps_per_epoch - k)``
+when ``steps_per_epoch`` is given) with ``initial_epoch`` set to the interrupted epoch, then
+``fit()`` from the next epoch on. The number of steps per epoch and the global step come out
+exactly as in an uninterrupted run; the *order* of the remaining batches does not when the
+dataset shuffles (a new iterator reshuffles; tf.data iterator state is not checkpointed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from medganlab.training.callbacks import default_verbose
+from medganlab.training.gan import GAN
+
+__all__ = ["GanCheckpoint", "restore_latest", "fit_gan"]
+
+_PREFIX = "ckpt"
+
+
+def _build_optimizer(optimizer: keras.optimizers.Optimizer, model: keras.Model) -> None:
+    """Create the optimiser's slot variables now, so a checkpoint can restore into them."""
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+
+
+class _State:
+    """The ``tf.train.Checkpoint`` of a GAN plus its position counters."""
+
+    def __init__(self, gan: GAN, directory: str | os.PathLike):
+        if not isinstance(gan, GAN):
+            raise ValueError(f"expected a medganlab GAN, got {type(gan).__name__}")
+        if gan.g_optimizer is None or gan.d_optimizer is None:
+            raise ValueError("compile the GAN (g_optimizer, d_optimizer) before checkpointing it")
+        _build_optimizer(gan.g_optimizer, gan.generator)
+        _build_optimizer(gan.d_optimizer, gan.discriminator)
+        self.gan = gan
+        self.directory = Path(directory).expanduser()
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
+        self.checkpoint = tf.train.Checkpoint(
+            generator=gan.generator,
+            discriminator=gan.discriminator,
+            g_optimizer=gan.g_optimizer,
+            d_optimizer=gan.d_optimizer,
+            noise_seed=gan.seed_generator.state,
+            global_step=gan.global_step,
+            epoch=self.epoch,
+            step_in_epoch=self.step_in_epoch,
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(self.directory), max_to_keep=2, checkpoint_name=_PREFIX
+        )
+
+    def save(self, epoch: int, step_in_epoch: int) -> str:
+        self.epoch.assign(epoch)
+        self.step_in_epoch.assign(step_in_epoch)
+        path = self.manager.save(checkpoint_number=int(self.gan.global_step.numpy()))
+        _write_rng(Path(path + ".rng.json"))
+        kept = {Path(p).name for p in self.manager.checkpoints}
+        for stale in self.directory.glob(f"{_PREFIX}-*.rng.json"):
+            if stale.name.removesuffix(".rng.json") not in kept:
+                stale.unlink(missing_ok=True)
+        return path
+
+    def restore(self) -> tuple[int, int, int] | None:
+        path = self.manager.latest_checkpoint
+        if path is None:
+            return None
+        try:
+            status = self.checkpoint.restore(path)
+            status.assert_existing_objects_matched().expect_partial()
+        except (AssertionError, ValueError) as error:
+            raise ValueError(
+                f"the checkpoint {path} does not match this GAN (different architecture or "
+                f"optimisers?). Expected a checkpoint of the same model; found: {error}. "
+                "Use another checkpoint directory, or delete this one to start over "
+                "(rebuild the models first: they may be partly overwritten)."
+            ) from error
+        rng = Path(path + ".rng.json")
+        if rng.is_file():
+            _read_rng(rng)
+        return (
+            int(self.epoch.numpy()),
+            int(self.step_in_epoch.numpy()),
+            int(self.gan.global_step.numpy()),
+        )
+
+
+def _write_rng(path: Path) -> None:
+    state = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    data = {
+        "numpy": [state[0], state[1].tolist(), *map(float, state[2:])],
+        "python": [version, list(internal), gauss],
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _read_rng(path: Path) -> None:
+    data = json.loads(path.read_text())
+    name, keys, pos, has_gauss, cached = data["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss), cached))
+    version, internal, gauss = data["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+class GanCheckpoint(keras.callbacks.Callback):
+    """Save the GAN at every epoch end and, with ``every_n_steps``, every N global steps.
+
+    Args:
+        directory: where to keep the checkpoints (any path, e.g. on Google Drive).
+        every_n_steps: also save mid-epoch every this many steps (``None``: epoch ends only).
+
+    Attributes:
+        step_offset: steps of the current epoch done before this ``fit()`` started (set by
+            :func:`fit_gan` for a resumed partial epoch).
+        last_saved: path of the last checkpoint written.
+    """
+
+    def __init__(self, directory: str | os.PathLike, every_n_steps: int | None = None):
+        super().__init__()
+        if every_n_steps is not None and every_n_steps < 1:
+            raise ValueError(f"every_n_steps: expected None or >= 1, got {every_n_steps}")
+        self.directory = Path(directory).expanduser()
+        self.every_n_steps = every_n_steps
+        self.step_offset = 0
+        self.last_saved: str | None = None
+        self._state: _State | None = None
+        self._epoch = 0
+
+    def state(self, gan: GAN | None = None) -> _State:
+        """The checkpoint of ``gan`` (default: the model being trained)."""
+        gan = gan if gan is not None else self.model
+        if self._state is None or self._state.gan is not gan:
+            self._state = _State(gan, self.directory)
+        return self._state
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.state()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if not self.every_n_steps:
+            return
+        steps = (self.params or {}).get("steps")
+        if steps is not None and batch + 1 >= steps:
+            return  # the epoch-end checkpoint follows at once
+        if int(self.model.global_step.numpy()) % self.every_n_steps == 0:
+            self.last_saved = self.state().save(self._epoch, self.step_offset + batch + 1)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.last_saved = self.state().save(epoch + 1, 0)
+
+
+def restore_latest(gan: GAN, directory: str | os.PathLike) -> tuple[int, int, int] | None:
+    """Restore the latest checkpoint of ``directory`` into ``gan`` (compiled).
+
+    Returns:
+        ``(epoch, step_in_epoch, global_step)``: the run continues in 0-based ``epoch`` after
+        ``step_in_epoch`` of its steps; ``None`` when the directory has no checkpoint.
+
+    Raises:
+        ValueError: the GAN is not compiled, or the checkpoint belongs to another model.
+    """
+    return _State(gan, directory).restore()
+
+
+def _cardinality(dataset) -> int | None:
+    """Batches in one pass of a tf.data.Dataset (``None``: unknown, infinite, not tf.data)."""
+    if isinstance(dataset, tf.data.Dataset):
+        n = int(dataset.cardinality().numpy())
+        return n if n >= 0 else None
+    return None
+
+
+def _merge(histories: list[keras.callbacks.History], model: GAN) -> keras.callbacks.History:
+    merged = keras.callbacks.History()
+    merged.set_model(model)
+    merged.epoch, merged.history = [], {}
+    for history in histories:
+        n = len(merged.epoch)
+        merged.epoch.extend(history.epoch)
+        for key, values in history.history.items():
+            merged.history.setdefault(key, [float("nan")] * n).extend(values)
+        for values in merged.history.values():
+            values.extend([float("nan")] * (len(merged.epoch) - len(values)))
+    return merged
+
+
+def fit_gan(
+    gan: GAN,
+    dataset,
+    epochs: int,
+    steps_per_epoch: int | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str | None = None,
+    every_n_steps: int | None = None,
+) -> keras.callbacks.History:
+    """Train ``gan`` to ``epochs`` epochs, resuming from the last checkpoint in ``checkpoint_dir``.
+
+    Run the same call again after an interruption and it continues from the last checkpoint
+    (epoch end, or every ``every_n_steps`` steps); when the run is already complete it
+    prints so and returns an empty history. See the module docstring for mid-epoch resume.
+
+    Args:
+        gan: a compiled :class:`GAN`.
+        dataset: a ``tf.data.Dataset`` of images or ``(images, labels)`` batches (other
+            inputs work but cannot skip the done part of an interrupted epoch).
+        epochs: total number of epochs of the run (not "more epochs").
+        steps_per_epoch: steps per epoch (``None``: one pass over ``dataset``).
+        checkpoint_dir: where to save and resume (``None``: no checkpoints).
+        callbacks: more callbacks (``SampleGrid``, ``LossHistory``, ``HealthMonitor``...).
+        verbose: ``fit()`` verbosity (default :func:`default_verbose`).
+        every_n_steps: also checkpoint mid-epoch every this many steps.
+
+    Returns:
+        The ``keras.callbacks.History`` of the epochs trained by this call.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs: expected >= 1, got {epochs}")
+    if steps_per_epoch is not None and steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch: expected None or >= 1, got {steps_per_epoch}")
+    if every_n_steps is not None and checkpoint_dir is None:
+        raise ValueError("every_n_steps needs a checkpoint_dir")
+    verbose = default_verbose() if verbose is None else verbose
+    callbacks = list(callbacks)
+    epoch, skip, checkpointer = 0, 0, None
+    if checkpoint_dir is not None:
+        checkpointer = GanCheckpoint(checkpoint_dir, every_n_steps=every_n_steps)
+        restored = checkpointer.state(gan).restore()
+        if restored is not None:
+            epoch, skip, global_step = restored
+            where = f"epoch {epoch + 1} after step {skip}" if skip else f"{epoch} epochs done"
+            print(
+                f"Resuming from {checkpointer.state(gan).manager.latest_checkpoint}: "
+                f"{where}, global step {global_step}"
+            )
+        callbacks.append(checkpointer)
+    steps = steps_per_epoch or _cardinality(dataset)
+    if skip and steps is not None and skip >= steps:
+        epoch, skip = epoch + 1, 0
+    if epoch >= epochs:
+        print(f"Training already complete: {epoch} of {epochs} epochs done (see {checkpoint_dir}).")
+        history = keras.callbacks.History()
+        history.set_model(gan)
+        history.epoch, history.history = [], {}
+        return history
+
+    histories = []
+    if skip:
+        if isinstance(dataset, tf.data.Dataset):
+            partial = dataset.skip(skip)
+            if steps_per_epoch is not None:
+                partial = partial.take(steps_per_epoch - skip)
+            checkpointer.step_offset = skip
+            try:
+                histories.append(
+                    gan.fit(
+                        partial,
+                        epochs=epoch + 1,
+                        initial_epoch=epoch,
+                        callbacks=callbacks,
+                        verbose=verbose,
+                    )
+                )
+            finally:
+                checkpointer.step_offset = 0
+            epoch += 1
+        else:
+            warnings.warn(
+                f"cannot skip the {skip} batches already done of a {type(dataset).__name__}: "
+                f"epoch {epoch + 1} restarts from its first batch (pass a tf.data.Dataset "
+                "to resume mid-epoch exactly)",
+                stacklevel=2,
+            )
+    if epoch < epochs:
+        histories.append(
+            gan.fit(
+                dataset,
+                epochs=epochs,
+                initial_epoch=epoch,
+                steps_per_epoch=steps_per_epoch,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        )
+    return _merge(histories, gan)

@@ -1,0 +1,301 @@
+"""``GAN``: a ``keras.Model`` with two networks and two optimisers that trains with ``fit()``.
+
+The notebooks pass their own train step (what students write in 01 and 02); without one the
+model runs a reference non-saturating BCE step (DCGAN, or cDCGAN when ``num_classes`` is
+set), so the harness is testable and later assignments can train a baseline::
+
+    gan = GAN(generator, discriminator, latent_dim=100, train_step_fn=my_step)
+    gan.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    gan.fit(dataset, epochs=5)
+
+A train step function has the signature ``step(gan, real_images, labels) -> dict`` and uses
+``gan.generator``, ``gan.discriminator``, ``gan.g_optimizer``, ``gan.d_optimizer`` and
+``gan.sample_noise``; every value of the dict it returns is averaged per epoch by a
+``keras.metrics.Mean`` and shown by ``fit()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+__all__ = ["GAN", "TrainStepFn", "tile_labels", "reference_train_step"]
+
+TrainStepFn = Callable[["GAN", Any, Any], dict]
+
+
+def tile_labels(labels, height: int, width: int) -> Any:
+    """Tile one-hot labels ``(batch, classes)`` to channels ``(batch, height, width, classes)``.
+
+    This is how a conditional discriminator sees the class: one constant channel per class,
+    concatenated to the image channels.
+
+    Raises:
+        ValueError: ``labels`` is not 2-D.
+    """
+    labels = ops.convert_to_tensor(labels)
+    if len(labels.shape) != 2:
+        raise ValueError(
+            f"tile_labels: expected one-hot labels of shape (batch, classes), got {labels.shape}"
+        )
+    tiled = ops.reshape(labels, (-1, 1, 1, labels.shape[-1]))
+    return ops.tile(tiled, (1, height, width, 1))
+
+
+def _bce(labels, logits, from_logits: bool):
+    """Mean binary cross-entropy in float32."""
+    logits = ops.cast(logits, "float32")
+    labels = ops.cast(labels, "float32")
+    return ops.mean(keras.losses.binary_crossentropy(labels, logits, from_logits=from_logits))
+
+
+def reference_train_step(gan: GAN, real_images, labels=None) -> dict:
+    """One non-saturating BCE DCGAN (or cDCGAN) step: update D once, then G once.
+
+    Each update calls D once, in training mode, on ``concat([real, fake])`` (batch norm sees
+    the same mixed batches in both updates; spectral normalisation updates once per call).
+    G gets ``concat(z, one_hot)`` and D the image concatenated with :func:`tile_labels`
+    channels when ``gan.num_classes`` is set. Discriminator outputs are logits unless
+    ``compile(from_logits=False)``. Losses and accuracies are computed in float32.
+    """
+    batch = ops.shape(real_images)[0]
+    height = real_images.shape[1] or ops.shape(real_images)[1]
+    width = real_images.shape[2] or ops.shape(real_images)[2]
+    from_logits = gan.from_logits
+    threshold = 0.0 if from_logits else 0.5
+
+    def generate(training: bool):
+        z = gan.sample_noise(batch)
+        if labels is not None:
+            z = ops.concatenate([z, ops.cast(labels, z.dtype)], axis=-1)
+        return gan.generator(z, training=training)
+
+    def discriminate(images, training: bool):
+        if labels is not None:
+            both = ops.concatenate([labels, labels], axis=0)
+            channels = ops.cast(tile_labels(both, height, width), images.dtype)
+            images = ops.concatenate([images, channels], axis=-1)
+        return gan.discriminator(images, training=training)
+
+    real_images = ops.cast(real_images, "float32")
+    fake_images = ops.cast(generate(training=True), "float32")  # outside the tape: no G grads
+    with tf.GradientTape() as tape:
+        scores = ops.cast(
+            discriminate(ops.concatenate([real_images, fake_images], axis=0), True), "float32"
+        )
+        scores = ops.reshape(scores, (2 * batch, -1))  # one score, or one per patch
+        real_scores, fake_scores = scores[:batch], scores[batch:]
+        d_loss = _bce(ops.ones_like(real_scores), real_scores, from_logits) + _bce(
+            ops.zeros_like(fake_scores), fake_scores, from_logits
+        )
+        scaled = gan.d_optimizer.scale_loss(d_loss)
+    grads = tape.gradient(scaled, gan.discriminator.trainable_variables)
+    gan.d_optimizer.apply_gradients(zip(grads, gan.discriminator.trainable_variables, strict=True))
+
+    with tf.GradientTape() as tape:
+        fakes = ops.cast(generate(training=True), "float32")
+        both = ops.concatenate([real_images, fakes], axis=0)  # same D call shape as above
+        scores = ops.cast(discriminate(both, True), "float32")
+        scores = ops.reshape(scores, (2 * batch, -1))[batch:]
+        g_loss = _bce(ops.ones_like(scores), scores, from_logits)  # non-saturating
+        scaled = gan.g_optimizer.scale_loss(g_loss)
+    grads = tape.gradient(scaled, gan.generator.trainable_variables)
+    gan.g_optimizer.apply_gradients(zip(grads, gan.generator.trainable_variables, strict=True))
+
+    return {
+        "d_loss": d_loss,
+        "g_loss": g_loss,
+        "d_real_accuracy": ops.mean(ops.cast(real_scores > threshold, "float32")),
+        "d_fake_accuracy": ops.mean(ops.cast(fake_scores <= threshold, "float32")),
+    }
+
+
+class GAN(keras.Model):
+    """A generator and a discriminator trained together by ``fit()``.
+
+    Args:
+        generator: maps ``(batch, latent_dim [+ num_classes])`` to images in [-1, 1].
+        discriminator: maps images (``+ num_classes`` label channels when conditional) to a
+            score per image.
+        latent_dim: size of the noise vector ``z``.
+        train_step_fn: ``step(gan, real_images, labels) -> dict`` of scalar tensors; ``None``
+            runs :func:`reference_train_step`.
+        num_classes: number of classes of a conditional GAN (labels become one-hot); ``None``
+            for an unconditional GAN.
+        seed: seed of the noise generator (stored with the model, so it is checkpointed).
+        name: model name.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int,
+        train_step_fn: TrainStepFn | None = None,
+        num_classes: int | None = None,
+        name: str = "gan",
+        seed: int = 1337,
+    ):
+        super().__init__(name=name)
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"latent_dim: expected a positive int, got {latent_dim!r}")
+        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
+            raise ValueError(f"num_classes: expected None or an int >= 2, got {num_classes!r}")
+        if train_step_fn is not None and not callable(train_step_fn):
+            raise ValueError(
+                f"train_step_fn: expected a function step(gan, real_images, labels), "
+                f"got {type(train_step_fn).__name__}"
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.train_step_fn = train_step_fn
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.global_step = self.add_weight(
+            shape=(), dtype="int64", initializer="zeros", trainable=False, name="global_step"
+        )
+        self.g_optimizer = None
+        self.d_optimizer = None
+        self.from_logits = True
+        self._trackers: dict[str, keras.metrics.Mean] = {}
+        self.built = True  # both networks are built; fit() need not trace call()
+
+    def compile(
+        self,
+        g_optimizer: keras.optimizers.Optimizer,
+        d_optimizer: keras.optimizers.Optimizer,
+        from_logits: bool = True,
+        **kwargs,
+    ) -> None:
+        """Attach the two optimisers (loss-scaled under the ``mixed_float16`` policy).
+
+        Args:
+            g_optimizer: the generator's optimiser.
+            d_optimizer: the discriminator's optimiser.
+            from_logits: whether the discriminator outputs logits (used by the reference step).
+            **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``).
+        """
+        for label, opt in (("g_optimizer", g_optimizer), ("d_optimizer", d_optimizer)):
+            if not isinstance(opt, keras.optimizers.Optimizer):
+                raise ValueError(
+                    f"{label}: expected a keras.optimizers.Optimizer, got {type(opt).__name__}"
+                )
+        if g_optimizer is d_optimizer:
+            raise ValueError("g_optimizer and d_optimizer must be two different optimizers")
+        if keras.config.dtype_policy().name == "mixed_float16":
+            if not isinstance(g_optimizer, keras.optimizers.LossScaleOptimizer):
+                g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+            if not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
+                d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+        kwargs.setdefault("jit_compile", False)
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.from_logits = from_logits
+
+    def fit(self, x=None, *args, **kwargs):
+        """``keras.Model.fit``; a ``tf.data.Dataset`` keeps its own order (no shuffle warning)."""
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, *args, **kwargs)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        """One ``Mean`` per value the train step returns (reset by ``fit()`` every epoch)."""
+        return list(self._trackers.values())
+
+    def call(self, inputs, training: bool = False):
+        """Generate images from ``inputs`` (noise, plus one-hot labels when conditional)."""
+        return self.generator(inputs, training=training)
+
+    def sample_noise(self, batch_size) -> Any:
+        """Normal noise ``(batch_size, latent_dim)`` from the model's seeded generator."""
+        return keras.random.normal(
+            (batch_size, self.latent_dim), dtype="float32", seed=self.seed_generator
+        )
+
+    def one_hot(self, labels):
+        """Return float32 one-hot labels from integer or one-hot ``labels``.
+
+        Raises:
+            ValueError: the GAN is unconditional, or the labels have an unexpected shape.
+        """
+        if self.num_classes is None:
+            raise ValueError("one_hot: this GAN is unconditional (num_classes=None)")
+        labels = ops.convert_to_tensor(labels)
+        rank = len(labels.shape)
+        if rank == 2 and labels.shape[-1] == 1:
+            labels, rank = ops.squeeze(labels, axis=-1), 1
+        if rank == 1:
+            return ops.one_hot(ops.cast(labels, "int32"), self.num_classes, dtype="float32")
+        if rank == 2 and labels.shape[-1] == self.num_classes:
+            return ops.cast(labels, "float32")
+        raise ValueError(
+            f"labels: expected integers (batch,) or one-hot (batch, {self.num_classes}), "
+            f"got shape {labels.shape}"
+        )
+
+    def _unpack(self, data):
+        if isinstance(data, (tuple, list)):
+            data = list(data)
+            while data and data[-1] is None:  # train_on_batch packs (x, None, None)
+                data.pop()
+            if len(data) == 1:
+                images, labels = data[0], None
+            elif len(data) == 2:
+                images, labels = data
+            else:
+                raise ValueError(
+                    f"GAN data: expected images or (images, labels), got a tuple of {len(data)}"
+                )
+        else:
+            images, labels = data, None
+        if len(images.shape) != 4:
+            raise ValueError(
+                f"GAN data: expected images of shape (batch, height, width, channels), "
+                f"got shape {images.shape}"
+            )
+        if self.num_classes is not None:
+            if labels is None:
+                raise ValueError(
+                    f"GAN data: this GAN is conditional (num_classes={self.num_classes}); "
+                    "expected (images, labels), got images only"
+                )
+            labels = self.one_hot(labels)
+        return images, labels
+
+    def train_step(self, data) -> dict:
+        """One GAN step on a batch: the student's ``train_step_fn`` or the reference step."""
+        if self.g_optimizer is None:
+            raise ValueError("GAN: call compile(g_optimizer=..., d_optimizer=...) before fit()")
+        images, labels = self._unpack(data)
+        if self.train_step_fn is None:
+            ref_labels = labels if self.num_classes is not None else None
+            results = reference_train_step(self, images, ref_labels)
+        else:
+            results = self.train_step_fn(self, images, labels)
+        if not isinstance(results, dict) or not results:
+            raise ValueError(
+                "train_step_fn: expected a non-empty dict of scalar tensors such as "
+                f"{{'d_loss': ..., 'g_loss': ...}}, got {type(results).__name__}: {results!r}"
+            )
+        self.global_step.assign_add(1)
+        logs = {}
+        for key, value in results.items():
+            value = ops.cast(value, "float32")
+            if len(value.shape) != 0:
+                raise ValueError(
+                    f"train_step_fn: expected scalar values, got {key!r} with shape {value.shape}"
+                )
+            if key not in self._trackers:
+                self._trackers[key] = keras.metrics.Mean(name=key)
+            tracker = self._trackers[key]
+            tracker.update_state(value)
+            logs[key] = tracker.result()
+        return logs
