@@ -99,6 +99,46 @@ def test_ctr_normal_below_and_cardiomegaly_above_half(seed):
         assert abs(ratio - case.meta["ctr"]) < 0.04
 
 
+@pytest.mark.parametrize("seed", [1, 5])
+def test_heart_borders_and_position(seed):
+    """About two thirds of the heart lie left of the midline (image right); the right heart
+    border (right atrium) is convex to the right; the heart fades into the lungs at its
+    edges (a 3-D body, not a flat disc)."""
+    case = cxr.render_case(seed, [], size=256, masks=True)
+    heart = case.masks["heart"]
+    cols = np.nonzero(heart)[1]
+    midline = heart.shape[1] / 2 - case.meta["shift_mm"][0] / case.meta["pixel_spacing_mm"]
+    left_fraction = float(np.mean(cols > midline))
+    assert 0.55 < left_fraction < 0.85, f"{left_fraction:.2f} of the heart left of midline"
+    rows = np.nonzero(heart.any(axis=1))[0]
+    rows = rows[: int(0.9 * len(rows))]  # the lowest rows meet the diaphragm
+    right_border = np.array([np.argmax(heart[r]) for r in rows], float)
+    middle = right_border[len(rows) // 4 : 3 * len(rows) // 4].min()
+    assert middle < right_border[0] - 2, "right heart border not convex to the right"
+    inner = ndimage.binary_erosion(heart, iterations=6)
+    rim = heart & ~ndimage.binary_erosion(heart, iterations=2) & case.masks["lungs"]
+    if rim.any():
+        assert case.image[rim].mean() < case.image[inner].mean()
+
+
+def test_working_resolution_follows_output_size():
+    """Small outputs are not rendered on a large grid (speed), large ones at full size."""
+    assert cxr._working_size(64) == 128
+    assert cxr._working_size(128) == 160
+    assert cxr._working_size(256) == 256
+    assert cxr._working_size(1024) == 1024
+
+
+def test_patients_vary():
+    """Habitus, heart size, lung height, rotation and exposure differ between seeds."""
+    metas = [cxr.render_case(seed, [], size=64).meta for seed in range(8)]
+    for key in ("habitus", "ctr", "inspiration_dome_right_mm", "rotation_deg"):
+        values = [m[key] for m in metas]
+        assert np.std(values) > 0, key
+    assert np.std([m["exposure"][0] for m in metas]) > 1
+    assert np.ptp([m["ctr"] for m in metas]) > 0.03
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_mass_above_and_nodule_within_3_cm(seed):
     """Mass > 30 mm, nodule <= 30 mm: in metadata and in the lesion box at the pixel spacing."""
@@ -135,6 +175,7 @@ def test_pneumothorax_is_lucent_and_without_markings():
     assert ptx.masks["vessels"].sum() > 100  # the collapsed lung and the other lung keep them
     region = ndimage.binary_erosion(space, iterations=2)
     assert ptx.image[region].mean() < normal.image[region].mean() - 3
+    assert ptx.meta["findings"]["Pneumothorax"]["collapse"] >= 0.2
 
 
 def test_vessels_spare_the_lung_periphery():
@@ -274,3 +315,14 @@ def test_cli_hooks(tmp_path, capsys):
     bad = parser.parse_args(["--prevalence", "weird", "--out", str(tmp_path / "x")])
     assert cxr.run_cli(bad) == 2
     assert "prevalence" in capsys.readouterr().out
+
+
+def test_gallery_names_every_sign():
+    """The benchmark gallery writes a sign under the normal panel and every finding."""
+    from medganlab.bench.cxr import SIGNS, _panel_note
+
+    assert set(SIGNS) == {"Normal", *cxr.FINDINGS}
+    case = cxr.render_case(3, ["Effusion"], size=64)
+    note = _panel_note("Effusion", case.meta)
+    assert note.startswith("Effusion: meniscus, blunted CP angle")
+    assert "severity" in note

@@ -30,9 +30,15 @@ def test_released_assignment_folders_match_the_sources():
     assert released == ASSIGNMENTS
 
 
-def test_nothing_under_notebooks_gives_answers_away():
-    leaks = find_leaks(COURSE.notebooks, [COURSE.source_notebook(a) for a in ASSIGNMENTS])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_nothing_under_notebooks_gives_answers_away(assignment):
+    leaks = find_leaks(COURSE.notebooks / assignment, [COURSE.source_notebook(assignment)])
     assert not leaks, "; ".join(leaks)
+
+
+def test_no_stray_files_outside_assignment_folders():
+    stray = [p.name for p in COURSE.notebooks.iterdir() if p.is_file()]
+    assert not stray, f"files directly under notebooks/: {stray}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

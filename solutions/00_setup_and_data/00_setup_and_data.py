@@ -51,14 +51,13 @@ if "google.colab" in sys.modules:
 # pick the device and the numeric precision, and print what it chose.
 
 # %%
+import ipywidgets as widgets
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pydicom
 from keras import layers
 from pydicom.data import get_testdata_file
-
-import ipywidgets as widgets
 
 import medganlab
 from medganlab.data import catalog, cxr_phantom, dicom, kits, nih
@@ -347,7 +346,7 @@ def show_patient(finding="Effusion", seed=0):
     plt.show()
 
 
-widgets.interact(show_patient, finding=names, seed=(0, 99));
+widgets.interact(show_patient, finding=names, seed=(0, 99))
 
 # %% [markdown]
 # The labels follow NIH's prevalence. Count them: most radiographs show no finding and the
@@ -464,7 +463,7 @@ def show_ct_slice(index=len(volume) // 2, center=0, width=400):
 
 
 widgets.interact(show_ct_slice, index=(0, len(volume) - 1), center=(-200, 400, 10),
-                 width=(50, 2000, 50));
+                 width=(50, 2000, 50))
 
 # %% [markdown]
 # ### Exercise 5: Hounsfield units per label

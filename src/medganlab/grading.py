@@ -271,6 +271,11 @@ def _solution_lines(source_nb: nbformat.NotebookNode) -> set[str]:
 def find_leaks(release_dir: Path, source_notebooks: Iterable[Path]) -> list[str]:
     """What under ``release_dir`` gives answers away: markers, solution lines, outputs, sources.
 
+    ``release_dir`` is one assignment's release folder (or a whole release tree) and
+    ``source_notebooks`` the sources whose answers it must not contain. A later assignment
+    may show an earlier one's answer on purpose (it is released after that deadline), so
+    check each assignment against its own source.
+
     Returns human-readable problems (empty when the release is clean).
     """
     secret = set()

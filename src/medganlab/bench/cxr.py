@@ -106,7 +106,41 @@ def _speed(root: Path) -> dict[str, Any]:
     return result
 
 
+# The radiographic sign each finding is drawn from (printed under its gallery panel).
+SIGNS: dict[str, str] = {
+    "Normal": "clear lungs, sharp CP angles, CTR < 0.5",
+    "Atelectasis": "linear/wedge opacity, volume loss",
+    "Cardiomegaly": "enlarged heart, CTR > 0.5",
+    "Effusion": "meniscus, blunted CP angle",
+    "Infiltration": "ill-defined patchy opacity",
+    "Mass": "round opacity > 3 cm",
+    "Nodule": "round opacity <= 3 cm",
+    "Pneumonia": "lobar consolidation, air bronchograms",
+    "Pneumothorax": "pleural line, no markings, lucency",
+}
+
+
+def _panel_note(title: str, meta: dict[str, Any]) -> str:
+    """``"<sign>"`` plus the numbers that show it (CTR, diameter, side, lobe, severity)."""
+    note = SIGNS[title]
+    spec = meta["findings"].get(title, {})
+    details = []
+    if title in ("Normal", "Cardiomegaly"):
+        details.append(f"CTR {meta['ctr']:.2f}")
+    if "diameter_mm" in spec:
+        details.append(f"{spec['diameter_mm']:.0f} mm")
+    if "lobe" in spec:
+        details.append(spec["lobe"])
+    elif "side" in spec and title != "Cardiomegaly":
+        details.append(spec["side"])
+    if "severity" in spec:
+        details.append(f"severity {spec['severity']:.2f}")
+    return f"{title}: {note}\n" + ", ".join(details)
+
+
 def _grid_figure(path: Path, size: int = 256) -> None:
+    """Gallery: a normal image and each finding, its sign written under the panel and its
+    lesion box drawn (for cardiomegaly, the heart width and the thoracic width)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -114,26 +148,44 @@ def _grid_figure(path: Path, size: int = 256) -> None:
     from matplotlib.patches import Rectangle
 
     panels = [("Normal", [])] + [(name, [name]) for name in FINDINGS]
-    figure, axes = plt.subplots(3, 3, figsize=(12, 12.6))
+    figure, axes = plt.subplots(3, 3, figsize=(12, 13.2))
     for axis, (title, labels) in zip(axes.ravel(), panels, strict=True):
-        case = render_case(2026 + len(title), labels, size=size)
+        case = render_case(2026 + len(title), labels, size=size, masks=True)
         axis.imshow(case.image, cmap="gray", vmin=0, vmax=255)
-        note = f"CTR {case.meta['ctr']:.2f}"
-        for name, spec in case.meta["findings"].items():
-            if spec.get("box") and name != "Cardiomegaly":
-                x0, y0, x1, y1 = spec["box"]
-                axis.add_patch(
-                    Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="red", lw=1)
-                )
-            if "diameter_mm" in spec:
-                note += f", {spec['diameter_mm']:.0f} mm"
-            note += f", sev {spec['severity']:.2f}"
-        axis.set_title(f"{title}\n{note}", fontsize=10)
-        axis.axis("off")
-    figure.suptitle("MedGAN Lab chest X-ray phantom (PA, MONOCHROME2)")
+        spec = case.meta["findings"].get(title, {})
+        if spec.get("box") and title != "Cardiomegaly":
+            x0, y0, x1, y1 = spec["box"]
+            axis.add_patch(
+                Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="red", lw=1.2)
+            )
+        if title in ("Normal", "Cardiomegaly"):
+            _draw_ctr(axis, case.masks["heart"], case.masks["lungs"])
+        axis.set_xticks([])
+        axis.set_yticks([])
+        for spine in axis.spines.values():
+            spine.set_visible(False)
+        axis.set_xlabel(_panel_note(title, case.meta), fontsize=9.5)
+    figure.suptitle("MedGAN Lab chest X-ray phantom (PA, MONOCHROME2): the sign of each finding")
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     plt.close(figure)
+
+
+def _widest_row(mask: np.ndarray) -> tuple[int, int, int]:
+    """(row, first column, last column) of the widest row of a boolean mask."""
+    best = (0, 0, -1)
+    for row in np.nonzero(mask.any(axis=1))[0]:
+        cols = np.nonzero(mask[row])[0]
+        if cols[-1] - cols[0] > best[2] - best[1]:
+            best = (int(row), int(cols[0]), int(cols[-1]))
+    return best
+
+
+def _draw_ctr(axis, heart: np.ndarray, lungs: np.ndarray) -> None:
+    """The two widths of the cardiothoracic ratio as horizontal lines (heart and thorax)."""
+    for mask, colour in ((heart, "orange"), (lungs, "cyan")):
+        row, first, last = _widest_row(mask)
+        axis.plot([first, last], [row, row], color=colour, lw=1.2)
 
 
 def _reference_figure(path: Path, reference: np.ndarray, phantom: np.ndarray, table: str) -> None:

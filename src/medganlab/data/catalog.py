@@ -50,6 +50,8 @@ def cxr_dataset(
         return real
     from medganlab.data import cxr_phantom
 
+    # The phantom renders 64-1024 px; smaller sizes are resized by the tf.data pipeline.
+    size = max(size, cxr_phantom.MIN_SIZE)
     tag = f"{prevalence}{'-single' if single_finding else ''}"
     out = data_dir() / f"cxr_{tag}_n{n}_s{size}_seed{seed}"
     cxr_phantom.generate_dataset(

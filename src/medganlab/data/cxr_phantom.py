@@ -168,13 +168,18 @@ def _grid(size: int) -> _Grid:
     return _Grid(size, pixel, axis[None, :].copy(), axis[:, None].copy())
 
 
+def _clip01(value: np.ndarray | float) -> np.ndarray:
+    """clip(v, 0, 1) with plain ufuncs (np.clip's dispatch dominates on small arrays)."""
+    return np.minimum(np.maximum(value, 0.0), 1.0)
+
+
 def _root(value: np.ndarray | float) -> np.ndarray:
     """Smooth edge profile: sqrt(clip(v, 0, 1)) (a tangential chord through a round edge)."""
-    return np.sqrt(np.clip(value, 0.0, 1.0))
+    return np.sqrt(_clip01(value))
 
 
 def _smoothstep(value: np.ndarray | float, lo: float, hi: float) -> np.ndarray:
-    t = np.clip((np.asarray(value, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
+    t = _clip01((np.asarray(value, dtype=np.float32) - np.float32(lo)) / np.float32(hi - lo))
     return t * t * (3 - 2 * t)
 
 
@@ -264,7 +269,7 @@ def _sample_finding(name: str, rng: np.random.Generator) -> dict[str, Any]:
         spec["side"] = "right" if spec["lobe"][0] == "R" else "left"
         spec["_side"] = -1 if spec["lobe"][0] == "R" else 1
     elif name == "Pneumothorax":
-        spec["collapse"] = round(0.12 + 0.38 * severity, 3)
+        spec["collapse"] = round(0.2 + 0.4 * severity, 3)
     spec["_seed"] = int(rng.integers(0, 2**31))
     return spec
 
@@ -275,11 +280,11 @@ def _sample_shot(seed: int, findings: Sequence[str]) -> _Shot:
         shift_x=float(rng.normal(0, 6)),
         shift_y=float(rng.normal(0, 7)),
         rotation_deg=float(rng.normal(0, 1.3)),
-        exposure_mid=float(rng.uniform(132, 152)),
+        exposure_mid=float(rng.uniform(146, 164)),
         exposure_width=float(rng.uniform(50, 60)),
         gamma=float(rng.uniform(0.9, 1.15)),
         noise=float(rng.uniform(0.004, 0.01)),
-        sharpen=float(rng.uniform(0.4, 0.8)),
+        sharpen=float(rng.uniform(0.5, 0.8)),
     )
     for name in FINDINGS:  # fixed order: the stream does not depend on the label order
         spec = _sample_finding(name, rng)
@@ -330,6 +335,7 @@ class _Lungs:
         upper = 21.0 + (4.0 if side == -1 else 3.0)
         if side == 1:  # aortic knob
             upper = upper + p.knob_size * np.exp(-(((y - (p.hilum_y - 62)) / 17) ** 2))
+            upper = upper + 0.55 * p.knob_size * np.exp(-(((y - (p.hilum_y - 28)) / 11) ** 2))
         lower = 15.0
         base = upper + (lower - upper) * _smoothstep(y, p.hilum_y - 15, p.hilum_y + 25)
         apex_u = 0.42 * width
@@ -450,16 +456,22 @@ def _draw_curve(
         return
     u = u_cols[cols]
     yc = curve(u)
-    slope = np.gradient(yc, u) if u.size > 1 else np.zeros_like(u)
-    cos = 1.0 / np.sqrt(1.0 + np.minimum(slope**2, 30.0))
+    slope = np.zeros_like(yc)
+    if u.size > 1:
+        slope[1:-1] = (yc[2:] - yc[:-2]) / (u[2:] - u[:-2])
+        slope[0], slope[-1] = slope[1] if u.size > 2 else 0.0, slope[-2] if u.size > 2 else 0.0
+    cos = 1.0 / np.sqrt(1.0 + np.minimum(slope**2, 10.0))
     hw = half_width(u) if callable(half_width) else np.full_like(u, half_width)
-    reach = float(np.max(hw / cos)) + grid.pixel
-    row_lo = int(np.searchsorted(grid.y[:, 0], float(yc.min()) - reach))
-    row_hi = int(np.searchsorted(grid.y[:, 0], float(yc.max()) + reach))
-    if row_hi <= row_lo:
+    # only a band of rows around the centre line of each column is touched
+    reach = int(math.ceil(float(np.max(hw / cos)) / grid.pixel)) + 1
+    centre = np.round((yc + FIELD_MM / 2) / grid.pixel - 0.5).astype(np.int64)
+    rows = centre[None, :] + np.arange(-reach, reach + 1)[:, None]
+    valid = (rows >= 0) & (rows < grid.size)
+    if not valid.any():
         return
-    ys = grid.y[row_lo:row_hi]
-    d = (ys - yc[None, :]) * cos[None, :] / hw[None, :]
+    rows = np.clip(rows, 0, grid.size - 1)
+    ys = (rows + 0.5) * grid.pixel - FIELD_MM / 2
+    d = (ys - yc[None, :]) * (cos / hw)[None, :]
     d2 = d * d
     profile = np.sqrt(np.clip(1 - d2, 0, None)) - hollow * np.sqrt(
         np.clip(0.55 - d2, 0, None) / 0.55
@@ -467,7 +479,12 @@ def _draw_curve(
     weight = amplitude * hw
     if fade is not None:
         weight = weight * fade(u)
-    canvas[row_lo:row_hi, cols[0] : cols[-1] + 1] += profile * weight[None, :]
+    values = (profile * weight[None, :] * valid).astype(np.float32)
+    columns = np.broadcast_to(cols[None, :], rows.shape)
+    if valid.all():  # (row, column) pairs are unique: plain fancy-index addition
+        canvas[rows, columns] += values
+    else:
+        np.add.at(canvas, (rows, columns), values)
 
 
 def _ellipse_depth(grid: _Grid, cx: float, cy: float, rx: float, ry: float, angle: float = 0.0):
@@ -563,19 +580,22 @@ def _noise_field(rng: np.random.Generator, grid: _Grid, sigma_mm: float, cells: 
 def _body(grid: _Grid, p: _Patient) -> np.ndarray:
     """Soft-tissue thickness (mm): neck, shoulders, thorax, abdomen, arms, breasts."""
     x, y = grid.x, grid.y
-    torso_half = max(p.half_width.values()) + p.wall
-    shoulder = -232 + 82 * (np.abs(x) / torso_half) ** 1.6
+    torso_half = max(p.half_width.values()) + p.wall + 22 * p.habitus  # flank fat and muscle
+    shoulder = -245 + 62 * (np.abs(x) / torso_half) ** 1.6
     top = _smoothstep(y - shoulder, -10, 30)
     waist = 1 - 0.06 * _smoothstep(y, 60, 200)
     upper = 0.55 + 0.45 * _smoothstep(y, -200, -110)
-    torso = p.body_depth * upper * _root(1 - (x / (torso_half * waist)) ** 2) * top
+    torso = p.body_depth * upper * _root(1 - (x / (torso_half * waist)) ** 2) ** 0.6 * top
     neck = 0.55 * p.body_depth * _root(1 - (x / (52 * p.habitus)) ** 2)
     body = np.maximum(torso, neck)
     for side in (-1, 1):
-        centre = side * (torso_half + 40 * p.habitus + 0.16 * np.clip(y + 140, 0, None))
-        radius = 50 * p.habitus
-        arm = 2 * radius * _root(1 - ((x - centre) / radius) ** 2) * _smoothstep(y, -175, -135)
-        body = body + arm * 0.75
+        centre = side * (torso_half + 48 * p.habitus + 0.12 * np.clip(y + 140, 0, None))
+        radius = 56 * p.habitus
+        arm = 2 * radius * _root(1 - ((x - centre) / radius) ** 2) * _smoothstep(y, -200, -150)
+        arm = arm * (1 - 0.8 * _smoothstep(y, -40, 120))  # abducted arms leave the field
+        deltoid = 80 * _root(1 - ((x - side * (torso_half + 40)) / 62) ** 2)
+        deltoid = deltoid * _smoothstep(y, -215, -175) * (1 - _smoothstep(y, -130, -40))
+        body = body + np.maximum(arm * 0.8, deltoid)
         if p.breast > 0.05:
             body += _breast(grid, p, side)
         body += _pectoral(grid, p, side)
@@ -603,8 +623,15 @@ def _pectoral(grid: _Grid, p: _Patient, side: int) -> np.ndarray:
 
 def _spine(grid: _Grid, p: _Patient, shift: float) -> np.ndarray:
     """Vertebral column: bodies with end plates, discs, pedicles and spinous processes."""
-    x = grid.x - shift - p.spine_shift
-    y = grid.y
+    out = np.zeros((grid.size, grid.size), np.float32)
+    cols = np.nonzero(np.abs(grid.x[0] - shift - p.spine_shift) < 30.0)[0]
+    if cols.size:
+        out[:, cols] = _vertebrae(grid.x[:, cols] - shift - p.spine_shift, grid.y, p)
+    return out
+
+
+def _vertebrae(x: np.ndarray, y: np.ndarray, p: _Patient) -> np.ndarray:
+    """Bone thickness of the vertebral column at points x (mm from its axis), y."""
     spacing = p.rib_spacing * 1.02
     level = (y - (p.rib_top - 0.4 * spacing)) / spacing
     phase = level - np.floor(level)
@@ -615,102 +642,135 @@ def _spine(grid: _Grid, p: _Patient, shift: float) -> np.ndarray:
     body = column * (0.7 + 0.3 * discs)
     plates = np.exp(-(((phase - 0.13) / 0.035) ** 2)) + np.exp(-(((phase - 0.87) / 0.035) ** 2))
     cortex = np.exp(-(((np.abs(x) - half * 0.95) / 2.2) ** 2))
-    bone = 4.0 * body + 0.6 * plates * column + 3.0 * cortex * body
+    bone = 2.4 * body + 0.6 * plates * column + 2.2 * cortex * body
     for centre in (-0.72, 0.72):  # pedicles: cortical rings
         r = np.sqrt(((x - centre * half) / (0.22 * half)) ** 2 + ((phase - 0.35) / 0.16) ** 2)
-        bone += 2.0 * np.exp(-(((r - 1) / 0.3) ** 2))
+        bone += 1.2 * np.exp(-(((r - 1) / 0.3) ** 2))
     spinous = np.sqrt((x / 4.5) ** 2 + ((phase - 0.75) / 0.2) ** 2)
-    bone += 2.5 * _root(1 - spinous**2)
+    bone += 1.5 * _root(1 - spinous**2)
     return bone.astype(np.float32)
 
 
 def _ribs_and_girdle(grid: _Grid, p: _Patient, lungs: _Lungs, shift: float) -> np.ndarray:
     """Posterior and anterior ribs, clavicles, scapulae and humeral heads (bone mm)."""
     bone = np.zeros((grid.size, grid.size), np.float32)
-    for side in (-1, 1):
-        for index in range(12):
-            _rib(bone, grid, p, lungs, side, index, shift)
+    rng = np.random.default_rng([p.seed, 5])
+    jitter = rng.normal(0, 1, (2, 12, 4))  # per side and rib: level, drop, thickness, arch
+    for k, side in enumerate((-1, 1)):
+        _ribs(bone, grid, p, lungs, side, shift, jitter[k])
         _clavicle(bone, grid, p, side, shift)
         _scapula(bone, grid, p, side)
         torso_half = p.half_width[side] + p.wall
         head, window = _ellipse_depth(grid, side * (torso_half + 44), -162, 26, 28)
         if head is not None:
             bone[window] += 10 * head * (1 - 0.45 * head**4)
-        u = grid.x - side * (torso_half + 46)
-        shaft = _root(1 - (u / 12.0) ** 2) * _smoothstep(grid.y, -150, -130)
-        bone += 9 * shaft * (1 - 0.55 * _root(1 - (u / 8.0) ** 2))
+        cols = np.nonzero(np.abs(grid.x[0] - side * (torso_half + 46)) < 13)[0]
+        if cols.size:
+            u = grid.x[:, cols] - side * (torso_half + 46)
+            shaft = _root(1 - (u / 12.0) ** 2) * _smoothstep(grid.y, -150, -130)
+            shaft = shaft * (1 - _smoothstep(grid.y, -60, 0))
+            bone[:, cols] += 9 * shaft * (1 - 0.55 * _root(1 - (u / 8.0) ** 2))
     return bone
 
 
-def _rib(bone, grid, p: _Patient, lungs: _Lungs, side: int, index: int, shift: float) -> None:
-    """One rib as a tilted elliptical hoop: conspicuous posterior arc, faint anterior arc."""
-    origin = p.rib_top + index * p.rib_spacing
-    drop = (14.0 + 7.0 * min(index, 6)) * (1.0 if index < 9 else 0.8)
-    width_at = float(lungs.lateral(origin + drop, side))
-    radius = width_at + 9.0
-    if index == 0:
-        radius = 0.42 * p.half_width[side] + 32
+def _ribs(bone, grid, p: _Patient, lungs: _Lungs, side: int, shift: float, jitter) -> None:
+    """The 12 ribs of one side, each a tilted hoop: conspicuous posterior arc with cortical
+    margins, faint anterior arc that fades medially (costal cartilage is not seen).
+
+    ``jitter`` (12 x 4 standard normals) varies each rib's level, lateral drop, calibre and
+    arch, so spacing, curvature and thickness differ from rib to rib and patient to patient.
+    All ribs are drawn at once (arrays of shape ribs x columns).
+    """
+    index = np.arange(12)
+    spacing = p.rib_spacing * (0.93 + 0.012 * index)  # lower ribs slightly further apart
+    origin = p.rib_top + index * spacing + 1.6 * jitter[:, 0]
+    drop = (14.0 + 7.0 * np.minimum(index, 6)) * np.where(index < 9, 1.0, 0.8)
+    drop = drop * (1 + 0.08 * jitter[:, 1])
+    arch = 9.0 * (1 + 0.25 * jitter[:, 3])
+    radius = lungs.lateral(origin + drop, side) + 9.0
+    radius[0] = 0.42 * p.half_width[side] + 32
     spine_u = 14.0 - side * shift
     below = max(lungs.dome.values()) + 20
-    weight = 1.0 if origin < below - 20 else 0.2
+    weight = np.where(origin < below - 20, 1.0, 0.2)
+    calibre = np.where(index > 1, 4.6, 5.8) * (1 + 0.15 * p.habitus) * (1 + 0.07 * jitter[:, 2])
 
-    def posterior(u: np.ndarray, r=radius, o=origin, d=drop) -> np.ndarray:
-        s = np.clip(u / r, 0, 1)
-        return o - 9 * np.sin(np.pi * np.minimum(s / 0.75, 1)) + d * s**2.2 + 0.6 * d * s**10
-
-    front = 16.0 + 4.0 * min(index, 6)
-
-    def anterior(u: np.ndarray, r=radius, o=origin, d=drop, f=front) -> np.ndarray:
-        s = np.clip(u / r, 0, 1)
-        return o + 1.6 * d + f * (1 - s) ** 1.3 - 0.5 * d * s**8
-
-    hw_post = (4.6 if index > 1 else 5.8) * (1 + 0.15 * p.habitus)
-    _draw_curve(
-        bone,
-        grid,
-        side,
-        (spine_u, radius),
-        posterior,
-        hw_post,
-        2.0 * weight,
-        hollow=0.5,
-        fade=lambda u: _smoothstep(u, spine_u, spine_u + 8),
+    u_cols = side * grid.x[0]
+    cols = np.nonzero((u_cols >= spine_u) & (u_cols <= radius.max()))[0]
+    if cols.size == 0:
+        return
+    u = u_cols[cols][None, :]
+    col = lambda v: np.asarray(v, dtype=np.float64)[:, None]  # noqa: E731
+    s_ = _clip01(u / col(radius))
+    posterior = (
+        col(origin)
+        - col(arch) * np.sin(np.pi * np.minimum(s_ / 0.75, 1))
+        + col(drop) * s_**2.2
+        + 0.6 * col(drop) * s_**10
     )
-    if index < 8:
-        _draw_curve(
-            bone,
-            grid,
-            side,
-            (30.0, radius * 0.97),
-            anterior,
-            6.5,
-            0.4,
-            hollow=0.3,
-            fade=lambda u: _smoothstep(u, 34, 60),
-        )
+    inside = (u <= col(radius)).astype(np.float32)
+    hw = col(calibre) * (0.8 + 0.35 * s_)
+    fade = _smoothstep(u, spine_u, spine_u + 8) * inside
+    _draw_tubes(bone, grid, cols, u, posterior, hw, 1.7 * col(weight) * hw * fade, hollow=0.72)
+    front = 16.0 + 4.0 * np.minimum(index[:8], 6)
+    r8 = col(radius[:8])
+    s8 = _clip01(u / r8)
+    anterior = col(origin[:8] + 1.6 * drop[:8]) + col(front) * (1 - s8) ** 1.3
+    anterior = anterior - 0.5 * col(drop[:8]) * s8**8
+    hw8 = np.full_like(anterior, 6.5)
+    fade8 = _smoothstep(u, 34, 60) * (u <= 0.97 * r8)
+    _draw_tubes(bone, grid, cols, u, anterior, hw8, 0.4 * hw8 * fade8, hollow=0.3)
+
+
+def _draw_tubes(bone, grid: _Grid, cols, u, yc, hw, weight, hollow: float) -> None:
+    """Add tubes (one per row of ``yc``: centre-line rows in mm at columns ``cols``) with
+    cortical profile sqrt(1 - d^2) - hollow * (medullary core), in a band of rows only."""
+    slope = np.zeros_like(yc)
+    slope[:, 1:-1] = (yc[:, 2:] - yc[:, :-2]) / (u[:, 2:] - u[:, :-2])
+    slope[:, 0], slope[:, -1] = slope[:, 1], slope[:, -2]
+    cos = 1.0 / np.sqrt(1.0 + np.minimum(slope**2, 10.0))
+    reach = int(math.ceil(float(np.max(hw / cos)) / grid.pixel)) + 1
+    centre = np.round((yc + FIELD_MM / 2) / grid.pixel - 0.5).astype(np.int64)
+    offsets = np.arange(-reach, reach + 1)[None, :, None]
+    rows = centre[:, None, :] + offsets  # (tubes, band, columns)
+    valid = (rows >= 0) & (rows < grid.size)
+    rows = np.clip(rows, 0, grid.size - 1)
+    ys = (rows + 0.5) * grid.pixel - FIELD_MM / 2
+    d = (ys - yc[:, None, :]) * (cos / hw)[:, None, :]
+    d2 = d * d
+    profile = np.sqrt(np.maximum(1 - d2, 0)) - hollow * np.sqrt(np.maximum(0.55 - d2, 0) / 0.55)
+    values = (profile * weight[:, None, :] * valid).astype(np.float32)
+    columns = np.broadcast_to(cols[None, None, :], rows.shape)
+    for k in range(rows.shape[0]):  # within one tube every (row, column) pair is unique
+        if valid[k].all():
+            bone[rows[k], columns[k]] += values[k]
+        else:
+            np.add.at(bone, (rows[k], columns[k]), values[k])
 
 
 def _clavicle(bone, grid, p: _Patient, side: int, shift: float) -> None:
-    head = p.apex_y + 58
-    length = p.half_width[side] + p.wall + 10
+    """S-shaped tubular clavicle from the manubrium up and out to the acromion."""
+    head = p.apex_y + 48
+    length = p.half_width[side] + p.wall + 22
 
     def curve(u: np.ndarray) -> np.ndarray:
-        s = u / length
-        return head - 40 * s**1.3 + 6 * np.sin(np.pi * s) - 7 * np.sin(2 * np.pi * s)
+        s = np.clip(u / length, 0, 1)
+        # medial third curves up and out, the lateral third bows down to the acromion
+        return head - 22 * s + 6 * np.sin(2 * np.pi * s) - 8 * s**6
 
     def half_width(u: np.ndarray) -> np.ndarray:
-        return 10.5 - 3.5 * (u / length) + 2.5 * np.exp(-(((u - 22) / 10) ** 2))
+        s = np.clip(u / length, 0, 1)
+        return 7.0 + 4.0 * np.exp(-(((s - 0.06) / 0.08) ** 2)) + 3.0 * s**4
 
     _draw_curve(
         bone,
         grid,
         side,
-        (16.0 - side * shift, length),
+        (18.0 - side * shift, length),
         curve,
         half_width,
-        2.0,
-        hollow=0.5,
-        fade=lambda u: _smoothstep(u, 16, 22),
+        2.2,
+        hollow=0.6,
+        fade=lambda u: _smoothstep(u, 18, 26) * (1 - 0.5 * _smoothstep(u, 0.85 * length, length)),
     )
 
 
@@ -732,38 +792,53 @@ def _scapula(bone, grid, p: _Patient, side: int) -> None:
 
 
 def _heart_geometry(p: _Patient, lungs: _Lungs, ctr: float) -> dict[str, float]:
-    """Rotated ellipse whose centre-row chord equals ``ctr`` times the thoracic width."""
+    """Heart outline (ventricles + right atrium) whose widest visible row is ``ctr`` times
+    the thoracic width: the ventricles are a rotated ellipse sweeping down-left to the
+    apex, the right atrium a circle forming the lower right heart border, convex to the
+    right."""
     thorax = lungs.thorax_width()
     chord = ctr * thorax
     angle, aspect = p.heart_angle, p.heart_aspect
     # centre-row chord of a rotated ellipse = 2ab / sqrt(b^2 cos^2 + a^2 sin^2)
     unit = 2 * aspect / math.sqrt(math.cos(angle) ** 2 + (aspect * math.sin(angle)) ** 2)
     scale = 1.0
-    for _ in range(4):  # the diaphragm hides the lower heart: rescale until the CTR fits
+    for step in (4.0, 2.0, 1.0):  # the diaphragm hides the lower heart: rescale to fit
         minor = scale * chord / unit
         geometry = {
-            "cx": scale * chord / 6 + lungs.shift,  # two thirds of the heart left of midline
-            "cy": lungs.dome[-1] - 0.22 * minor,
+            "cx": scale * chord / 5 + lungs.shift,  # about two thirds left of the midline
+            "cy": lungs.dome[-1] - 0.42 * minor,
             "a": aspect * minor,
             "b": minor,
             "angle": angle,
+            # right atrium: its right edge a little beyond the ventricles' right border
+            "ra_r": 0.27 * scale * chord,
+            "ra_x": lungs.shift - scale * chord * (0.13 + 0.03 * p.heart_aspect),
+            "ra_y": lungs.dome[-1] - 0.3 * scale * chord,
         }
-        visible = _visible_heart_width(geometry, lungs)
+        visible = _visible_heart_width(geometry, lungs, step)
         scale *= chord / max(visible, 1.0)
     return geometry
 
 
-def _visible_heart_width(geometry: Mapping[str, float], lungs: _Lungs, step: float = 1.0) -> float:
-    """Widest row (mm) of the heart ellipse above the diaphragm, on a fine grid."""
-    reach = geometry["a"] + 2
-    x = np.arange(geometry["cx"] - reach, geometry["cx"] + reach, step)[None, :]
-    y = np.arange(geometry["cy"] - reach, geometry["cy"] + reach, step)[:, None]
+def _heart_chord(geometry: Mapping[str, float], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Normalised thickness (0..1) of the heart at points (x, y): max over its chambers."""
     cos, sin = math.cos(geometry["angle"]), math.sin(geometry["angle"])
     dx, dy = x - geometry["cx"], y - geometry["cy"]
     p = (dx * cos + dy * sin) / geometry["a"]
     q = (-dx * sin + dy * cos) / geometry["b"]
+    ventricles = _root(1 - p * p - q * q)
+    r2 = ((x - geometry["ra_x"]) ** 2 + (y - geometry["ra_y"]) ** 2) / geometry["ra_r"] ** 2
+    atrium = 0.6 * _root(1 - r2)
+    return np.maximum(ventricles, atrium)
+
+
+def _visible_heart_width(geometry: Mapping[str, float], lungs: _Lungs, step: float = 1.0) -> float:
+    """Widest row (mm) of the heart above the diaphragm, on a fine grid."""
+    reach = geometry["a"] + geometry["ra_r"] + 2
+    x = np.arange(geometry["cx"] - reach, geometry["cx"] + reach, step)[None, :]
+    y = np.arange(geometry["cy"] - reach, geometry["cy"] + reach, step)[:, None]
     dome = np.where(x < 0, lungs.dome_y(np.maximum(-x, 15), -1), lungs.dome_y(np.maximum(x, 15), 1))
-    mask = (p * p + q * q < 1) & (y < dome)
+    mask = (_heart_chord(geometry, x, y) > 0) & (y < dome)
     rows = mask.any(axis=1)
     if not rows.any():
         return 0.0
@@ -774,12 +849,13 @@ def _visible_heart_width(geometry: Mapping[str, float], lungs: _Lungs, step: flo
 
 def _heart_fields(grid: _Grid, p: _Patient, lungs: _Lungs, geometry: Mapping[str, float]):
     """Heart depth (mm) and the visible heart mask (above the diaphragm)."""
-    depth, window = _ellipse_depth(
-        grid, geometry["cx"], geometry["cy"], geometry["a"], geometry["b"], geometry["angle"]
-    )
+    reach = geometry["a"] + geometry["ra_r"] + 2 * grid.pixel
+    rows = np.nonzero(np.abs(grid.y[:, 0] - geometry["cy"]) < reach)[0]
+    cols = np.nonzero(np.abs(grid.x[0] - geometry["cx"]) < reach)[0]
     full = np.zeros((grid.size, grid.size), np.float32)
-    if depth is not None:
-        full[window] = depth
+    if rows.size and cols.size:
+        window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        full[window] = _heart_chord(geometry, grid.x[:, window[1]], grid.y[window[0]])
     x = grid.x
     dome = np.where(x < 0, lungs.dome_y(np.maximum(-x, 15), -1), lungs.dome_y(np.maximum(x, 15), 1))
     mask = (full > 0) & (grid.y < dome)
@@ -962,8 +1038,11 @@ def _pneumonia(grid, lungs: _Lungs, spec, rng, inside) -> tuple[np.ndarray, np.n
         -u, -lat_f * width - 15, -lat_f * width + 15
     )
     texture = np.clip(0.85 + 0.12 * _noise_field(rng, grid, 6.0, cells=128), 0.6, 1)
-    ragged = vertical * horizontal + 0.3 * _noise_field(rng, grid, 10.0, cells=128)
-    shape = np.where(vertical < 0.999, vertical * horizontal, _smoothstep(ragged, 0.3, 0.75))
+    # ill-defined, lobulated margins, except a sharp fissure edge where the lobe has one
+    ragged = vertical * horizontal + 0.35 * _noise_field(rng, grid, 9.0, cells=128)
+    shape = _smoothstep(ragged, 0.3, 0.8)
+    if sharp_top < 5:
+        shape = shape * _smoothstep(y, top - sharp_top, top + sharp_top)
     consolidation = (0.75 + 0.23 * sev) * shape * texture * inside
     hilum = (side * 0.33 * width, lungs.p.hilum_y + 8)
     lower = spec["lobe"] in ("RML", "RLL", "LLL")
@@ -999,8 +1078,22 @@ def _pneumothorax(grid, lungs: _Lungs, spec, field_) -> tuple[np.ndarray, np.nda
 # --------------------------------------------------------------------------- rendering
 
 
+def _half_grid(grid: _Grid) -> _Grid:
+    """Grid at half the working resolution, for smooth layers (soft tissue, shadows)."""
+    return _grid(max(64, grid.size // 2))
+
+
+def _upsample(array: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resampling of a smooth layer to ``size`` (pixel centres stay aligned)."""
+    if array.shape[0] == size:
+        return array.astype(np.float32)
+    pil = Image.fromarray(array.astype(np.float32), mode="F")
+    return np.asarray(pil.resize((size, size), Image.BILINEAR), dtype=np.float32)
+
+
 def _working_size(size: int) -> int:
-    return max(256, size)
+    """Render grid tied to the output: 1.25x below 256 px (min 128), the output size above."""
+    return size if size >= 256 else max(128, int(round(size * 1.25 / 16)) * 16)
 
 
 def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float):
@@ -1011,7 +1104,8 @@ def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float)
     heart_depth, heart_mask = _heart_fields(grid, patient, lungs, geometry)
     rng = np.random.default_rng([patient.seed, 3])
 
-    smooth_air = air = fields[-1]["air"] + fields[1]["air"]
+    retro = _upsample(_retro_air(_half_grid(grid), patient, lungs), grid.size)
+    smooth_air = air = fields[-1]["air"] + fields[1]["air"] + retro
     texture = _noise_field(rng, grid, 3.0, cells=192)
     air = air * (1 + 0.025 * texture)
     vessels = _vessels(grid, patient, lungs, rng)
@@ -1022,24 +1116,29 @@ def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float)
     depth_mm = np.repeat(np.repeat(coarse, step, 0), step, 1)[: grid.size, : grid.size]
     vessels = vessels * _smoothstep(depth_mm, 9, 20)
     opacity, lucency, density, lesion_masks = _apply_findings(grid, patient, lungs, fields, shot)
-    airways = _airways(grid, patient, lungs)
+    airways = _upsample(_airways(_half_grid(grid), patient, lungs), grid.size)
     top_fade = _smoothstep(
-        grid.y, geometry["cy"] - 1.0 * geometry["b"], geometry["cy"] - 0.35 * geometry["b"]
+        grid.y, geometry["cy"] - 1.3 * geometry["b"], geometry["cy"] - 0.15 * geometry["b"]
     )
-    heart_fraction = 0.6 * _root(heart_depth / (0.4 * patient.heart_depth)) * top_fade
+    # the heart is a 3-D body in front of the lungs: its shadow thins toward its borders
+    chord = heart_depth / patient.heart_depth
+    heart_fraction = 0.8 * (1 - (1 - chord) ** 2.5) * top_fade
     vessel_air = 6.0 * patient.vessel_gain * vessels**0.8
     lung_air = np.clip(air * (1 - heart_fraction) - vessel_air, 0, None)
     lung_air = lung_air * (1 - opacity) + lucency
     if "Pneumothorax" in lesion_masks:  # pleural air: no parenchyma, no vessels, lucent
         space = lesion_masks["Pneumothorax"]
-        lung_air = np.where(space, 1.2 * smooth_air * (1 - heart_fraction), lung_air)
+        side = shot.findings["Pneumothorax"]["_side"]
+        collapsed = fields[side]["inside"] & ~space  # the collapsed lung is denser
+        lung_air = np.where(collapsed, 0.7 * lung_air, lung_air)
+        lung_air = np.where(space, 1.35 * smooth_air * (1 - heart_fraction) + 8, lung_air)
         vessels = vessels * ~space
     lesion_masks["vessels"] = vessels > 0.5
     aorta = _descending_aorta(grid, patient, lungs)
     lung_air = np.clip(lung_air - aorta, 0, None)
     stomach = _gastric_bubble(grid, patient, lungs, rng)
 
-    body = _body(grid, patient)
+    body = _upsample(_body(_half_grid(grid), patient), grid.size)  # smooth: half resolution
     bone = _spine(grid, patient, lungs.shift) + _ribs_and_girdle(grid, patient, lungs, lungs.shift)
     hila = _hila(grid, patient, lungs)
     attenuation = (
@@ -1049,18 +1148,91 @@ def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float)
     return attenuation, lung_mask, heart_mask, lesion_masks, geometry
 
 
-def _vessels(grid: _Grid, p: _Patient, lungs: _Lungs, rng) -> np.ndarray:
-    segments: list[tuple[float, ...]] = []
-    keep = _Interior(lungs, 14)
-    for side in (-1, 1):
-        hilum = (side * (0.3 * p.half_width[side] + 6), p.hilum_y + (8 if side == -1 else -4))
+_ATLAS_TREES = 12  # vessel trees per side in the per-size atlas
+
+
+def _standard_patient() -> _Patient:
+    """A mid-range patient whose lungs hold the vessel atlas (see :func:`_vessel_atlas`)."""
+    p = _sample_patient(0)
+    p.half_width = {-1: 150.0, 1: 150.0}
+    p.apex_y, p.dome_y = -158.0, {-1: 47.0, 1: 63.0}
+    p.dome_lateral_drop, p.mediastinal_shift, p.hilum_y = 45.0, 0.0, -30.0
+    return p
+
+
+@functools.lru_cache(maxsize=4)
+def _vessel_atlas(size: int) -> tuple[np.ndarray, ...]:
+    """Vessel trees grown once per working size in the standard patient's lungs.
+
+    Growing a branching tree segment by segment is the slowest part of a render, so each
+    image warps two trees of this atlas (chosen, mirrored and scaled per patient) instead.
+    Entry ``k`` holds one right-lung tree (image left); mirror it for the left lung.
+    """
+    grid = _grid(size)
+    p = _standard_patient()
+    lungs = _Lungs(p, {})
+    keep = _Interior(lungs, 11)
+    trees = []
+    for k in range(_ATLAS_TREES):
+        rng = np.random.default_rng([2026, k])
+        hilum = (-(0.3 * 150.0 + 6), p.hilum_y + 8)
         base = [-85, -55, -20, 15, 45, 75, 100]
-        angles = [a if side == 1 else 180 - a for a in base]
-        angles = [a + rng.normal(0, 6) for a in angles]
-        segments += _branch_tree(
-            rng, hilum, angles, 3.0, 13.0, keep, min_radius=0.45, max_segments=700
+        angles = [180 - a + rng.normal(0, 7) for a in base]
+        radius = float(rng.uniform(2.7, 3.3))
+        segments = _branch_tree(
+            rng, hilum, angles, radius, float(rng.uniform(12, 14.5)), keep, max_segments=700
         )
-    return _draw_segments(grid, segments)
+        trees.append(_draw_segments(grid, segments).astype(np.float32))
+    return tuple(trees)
+
+
+def _retro_air(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
+    """Lung behind the mediastinum and heart (paraspinal, retrocardiac): it greys the
+    mediastinum instead of leaving a white column between the lungs."""
+    y, x = grid.y, grid.x
+    dome = min(lungs.dome.values())
+    vertical = _smoothstep(y, p.apex_y + 30, p.apex_y + 90) * _smoothstep(
+        -y, -dome - 20, -dome + 25
+    )
+    width = 0.5 * (lungs.medial(y, -1) + lungs.medial(y, 1)) + 6
+    across = _smoothstep(np.abs(x - lungs.shift) - 8, 0, 14) * _smoothstep(width - np.abs(x), -6, 4)
+    return (0.3 * p.lung_depth * vertical * (0.75 + 0.25 * across)).astype(np.float32)
+
+
+def _vessels(grid: _Grid, p: _Patient, lungs: _Lungs, rng) -> np.ndarray:
+    """Pulmonary vessels: two atlas trees warped onto this patient's hila and lungs."""
+    atlas = _vessel_atlas(grid.size)
+    std = _standard_patient()
+    out = np.zeros((grid.size, grid.size), np.float32)
+    for side in (-1, 1):
+        tree = atlas[int(rng.integers(len(atlas)))]
+        if side == 1:
+            tree = tree[:, ::-1]
+        # map patient mm -> atlas mm: scale about the hilum to this patient's lung size
+        sx = std.half_width[side] / p.half_width[side] * float(rng.uniform(0.94, 1.06))
+        sy = (std.dome_y[side] - std.apex_y) / (lungs.dome[side] - p.apex_y)
+        sy *= float(rng.uniform(0.95, 1.05))
+        hx_p = side * (0.3 * p.half_width[side] + 6) + lungs.shift
+        hy_p = p.hilum_y + (8 if side == -1 else -4)
+        hx_s, hy_s = side * (0.3 * 150.0 + 6), std.hilum_y + (8 if side == -1 else -4)
+        # pixel index mapping: atlas = scale * (out - hilum_p) + hilum_s (rows, cols)
+        centre = FIELD_MM / 2 - 0.5 * grid.pixel
+        matrix = np.array([sy, sx])
+        offset = np.array(
+            [
+                (hy_s + centre) / grid.pixel - sy * (hy_p + centre) / grid.pixel,
+                (hx_s + centre) / grid.pixel - sx * (hx_p + centre) / grid.pixel,
+            ]
+        )
+        half = (slice(0, grid.size), slice(0, grid.size // 2 + 2))
+        if side == 1:
+            half = (slice(0, grid.size), slice(grid.size // 2 - 2, grid.size))
+            offset[1] += sx * (grid.size // 2 - 2)
+        shape = (grid.size, half[1].stop - half[1].start)
+        out[half] += ndimage.affine_transform(
+            tree, matrix, offset=offset, output_shape=shape, order=1, mode="constant"
+        )
+    return out
 
 
 def _hila(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
@@ -1084,7 +1256,7 @@ def _airways(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
     left = (cx + 46 * math.sin(math.radians(48)), carina_y + 46 * math.cos(math.radians(48)))
     segments += [(cx, carina_y, *right, 12.0), (cx, carina_y, *left, 11.0)]
     segments += [(*right, right[0] - 4, right[1] + 26, 9.0)]
-    return 2.6 * _draw_segments(grid, segments, blur=1.0)
+    return 1.7 * _draw_segments(grid, segments, blur=1.2)
 
 
 def _descending_aorta(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
@@ -1116,16 +1288,34 @@ def _gastric_bubble(grid: _Grid, p: _Patient, lungs: _Lungs, rng) -> np.ndarray:
     return out
 
 
+def _lowpass(image: np.ndarray, sigma_mm: float, grid: _Grid) -> np.ndarray:
+    """Gaussian blur of ``sigma_mm`` computed on a block-averaged copy (cost independent
+    of the size: a wide blur needs no full-resolution detail)."""
+    sigma = sigma_mm / grid.pixel
+    factor = max(1, int(sigma / 2.0))
+    if factor == 1:
+        return ndimage.gaussian_filter(image, sigma, mode="nearest")
+    small_size = max(8, int(round(image.shape[0] / factor)))
+    pil = Image.fromarray(image.astype(np.float32), mode="F")
+    small = np.asarray(pil.resize((small_size, small_size), Image.BOX), dtype=np.float32)
+    small = ndimage.gaussian_filter(small, sigma * small_size / image.shape[0], mode="nearest")
+    return _upsample(small, image.shape[0])
+
+
 def _expose(attenuation: np.ndarray, shot: _Shot, grid: _Grid, seed: int) -> np.ndarray:
     """Characteristic curve, processing (unsharp mask), blur and detector noise -> [0, 1]."""
-    image = 1 / (1 + np.exp(-(attenuation - shot.exposure_mid) / shot.exposure_width))
-    image = image**shot.gamma
-    image = image * (0.9 / max(float(np.percentile(image[::2, ::2], 99.5)), 0.3))  # auto-level
-    background = ndimage.gaussian_filter(image, 9.0 / grid.pixel)
-    image = image + shot.sharpen * (image - background)
-    image = ndimage.gaussian_filter(image, max(0.35, 0.45 / grid.pixel))
+    attenuation = attenuation.astype(np.float32)
+    image = 1 / (1 + np.exp(-(attenuation - shot.exposure_mid) / np.float32(shot.exposure_width)))
+    image = image ** np.float32(shot.gamma)
+    image = image * (0.9 / max(float(np.percentile(image[::4, ::4], 99.5)), 0.3))  # auto-level
+    # processing as on a digital radiograph: large-scale dynamic-range compression (greys
+    # the mediastinum and abdomen), then unsharp masking of the fine detail
+    broad = _lowpass(image, 22.0, grid)
+    image = image - 0.3 * np.maximum(broad - 0.45, 0)
+    image = image + shot.sharpen * (image - _lowpass(image, 9.0, grid))
+    image = ndimage.gaussian_filter(image, max(0.35, 0.38 / grid.pixel))
     rng = np.random.default_rng([seed, 41, grid.size])
-    noise = rng.standard_normal(image.shape).astype(np.float32)
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
     noise = ndimage.gaussian_filter(noise, 0.6)
     level = shot.noise * (0.5 + 0.9 * np.clip(image, 0, 1)) * 1.6
     return np.clip(image + level * noise, 0, 1).astype(np.float32)

@@ -81,13 +81,20 @@ def export_generator(
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata: expected a dict, got {type(metadata).__name__}")
     folder = artifact_path(name, directory)
-    input_width = _shape(generator.input_shape)[-1]
+    # One input concat(z, c) or separate inputs [z, c]: either way the widths add up.
+    input_shapes = (
+        generator.input_shape
+        if isinstance(generator.input_shape, list)
+        else [generator.input_shape]
+    )
+    widths = [tuple(shape)[-1] for shape in input_shapes]
+    input_width = None if None in widths else sum(widths)
     output_shape = _shape(generator.output_shape)
     num_classes = metadata.get("num_classes")
     class_names = metadata.get("class_names")
     if num_classes is None and class_names is not None:
         num_classes = len(class_names)
-    latent_dim = metadata.get("latent_dim", input_width - (num_classes or 0))
+    latent_dim = metadata.get("latent_dim", (input_width or 0) - (num_classes or 0))
     if input_width is not None and latent_dim + (num_classes or 0) != input_width:
         raise ValueError(
             f"metadata: the generator takes {input_width} inputs, expected latent_dim "

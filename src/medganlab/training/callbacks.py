@@ -106,7 +106,9 @@ def _generator_inputs(
 
 
 def _generate(gan, z: np.ndarray, onehot: np.ndarray | None) -> np.ndarray:
-    inputs = z if onehot is None else np.concatenate([z, onehot], axis=-1)
+    from medganlab.training.gan import generator_inputs
+
+    inputs = generator_inputs(gan.generator, keras.ops.convert_to_tensor(z), onehot)
     images = gan.generator(inputs, training=False)
     return np.asarray(keras.ops.convert_to_numpy(images), dtype="float32")
 

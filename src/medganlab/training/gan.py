@@ -24,7 +24,14 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-__all__ = ["GAN", "TrainStepFn", "tile_labels", "reference_train_step"]
+__all__ = [
+    "GAN",
+    "TrainStepFn",
+    "tile_labels",
+    "generator_inputs",
+    "discriminator_inputs",
+    "reference_train_step",
+]
 
 TrainStepFn = Callable[["GAN", Any, Any], dict]
 
@@ -47,6 +54,31 @@ def tile_labels(labels, height: int, width: int) -> Any:
     return ops.tile(tiled, (1, height, width, 1))
 
 
+def generator_inputs(generator, z, labels=None):
+    """What to call ``generator`` with: ``z``, ``concat(z, labels)`` or ``[z, labels]``.
+
+    A conditional generator may take one input (noise and one-hot concatenated) or two
+    separate inputs ``[z, c]``; the harness supports both.
+    """
+    if labels is None:
+        return z
+    labels = ops.cast(labels, z.dtype)
+    if len(generator.inputs) == 2:
+        return [z, labels]
+    return ops.concatenate([z, labels], axis=-1)
+
+
+def discriminator_inputs(discriminator, images, labels=None):
+    """What to call ``discriminator`` with: images, images + tiled label channels, or ``[images, c]``."""
+    if labels is None:
+        return images
+    if len(discriminator.inputs) == 2:
+        return [images, ops.cast(labels, images.dtype)]
+    height, width = images.shape[1], images.shape[2]
+    channels = ops.cast(tile_labels(labels, height, width), images.dtype)
+    return ops.concatenate([images, channels], axis=-1)
+
+
 def _bce(labels, logits, from_logits: bool):
     """Mean binary cross-entropy in float32."""
     logits = ops.cast(logits, "float32")
@@ -64,23 +96,18 @@ def reference_train_step(gan: GAN, real_images, labels=None) -> dict:
     ``compile(from_logits=False)``. Losses and accuracies are computed in float32.
     """
     batch = ops.shape(real_images)[0]
-    height = real_images.shape[1] or ops.shape(real_images)[1]
-    width = real_images.shape[2] or ops.shape(real_images)[2]
     from_logits = gan.from_logits
     threshold = 0.0 if from_logits else 0.5
 
     def generate(training: bool):
         z = gan.sample_noise(batch)
-        if labels is not None:
-            z = ops.concatenate([z, ops.cast(labels, z.dtype)], axis=-1)
-        return gan.generator(z, training=training)
+        return gan.generator(generator_inputs(gan.generator, z, labels), training=training)
 
     def discriminate(images, training: bool):
-        if labels is not None:
-            both = ops.concatenate([labels, labels], axis=0)
-            channels = ops.cast(tile_labels(both, height, width), images.dtype)
-            images = ops.concatenate([images, channels], axis=-1)
-        return gan.discriminator(images, training=training)
+        both = None if labels is None else ops.concatenate([labels, labels], axis=0)
+        return gan.discriminator(
+            discriminator_inputs(gan.discriminator, images, both), training=training
+        )
 
     real_images = ops.cast(real_images, "float32")
     fake_images = ops.cast(generate(training=True), "float32")  # outside the tape: no G grads

@@ -1,0 +1,400 @@
+# %% [markdown]
+# # Train a DCGAN on chest X-rays
+#
+# Build the deep convolutional GAN of Radford et al. (2015) — the baseline of the chest X-ray
+# GAN paper — and train it on phantom chest radiographs.
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/medganlab/medganlab/blob/main/notebooks/01_dcgan/01_dcgan.ipynb)
+# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
+
+# %% [markdown]
+# **What you'll do** (about 100 minutes)
+#
+# | Section | Teaching | Exercises |
+# |---|---|---|
+# | Load the chest X-ray phantoms | 5 min | — |
+# | Build the generator | 10 min | 15 min |
+# | Build the discriminator | 5 min | 10 min |
+# | Write the losses | 10 min | 10 min |
+# | Write the train step | 10 min | 15 min |
+# | Train, watch the samples, read the losses | 10 min | 5 min |
+#
+# **What you'll learn**
+#
+# - the DCGAN design rules: strided (transposed) convolutions, batch normalisation, ReLU in
+#   the generator, LeakyReLU(0.2) in the discriminator, `tanh` output, N(0, 0.02) weights;
+# - the two binary cross-entropy losses of a GAN, and what their values mean (the log 2 line);
+# - how one train step updates two networks with two optimisers;
+# - how healthy training and mode collapse look in samples and curves.
+#
+# **What you'll need**: notebook 00 (Keras `fit()`, windows and the `[-1, 1]` range).
+# Training runs in seconds (`smoke`), about 10 minutes (`cpu`) or 15 minutes on a T4 (`gpu`,
+# 128x128 images, 25 epochs).
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:
+    # %pip install --quiet "medganlab @ git+https://github.com/medganlab/medganlab@main"
+    pass
+
+# %%
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+import medganlab
+from medganlab.data import catalog, nih
+from medganlab.paths import run_dir
+from medganlab.plotting import plot_history, show_images
+from medganlab.report import show_metrics
+from medganlab.training import (
+    GAN,
+    HealthMonitor,
+    LossHistory,
+    SampleGrid,
+    export_generator,
+    fit_gan,
+)
+
+info = medganlab.setup()
+
+# %% [markdown]
+# ## Configuration
+
+# %%
+cfg = medganlab.profile_for("01_dcgan")
+cfg
+
+# %% [markdown]
+# ## Load the chest X-ray phantoms
+#
+# The course generates its chest radiographs (see `datasets/cxr_phantom.md`): the first call
+# makes them, later calls reuse them. A DCGAN ignores the labels, so take every image.
+
+# %%
+data_root = catalog.cxr_dataset(n=cfg.train_images, size=cfg.image_size, seed=cfg.seed)
+index = nih.load_index(data_root)
+train_ds = nih.make_dataset(index, size=cfg.image_size, batch=cfg.batch_size, shuffle=True,
+                            cache=True, seed=cfg.seed, drop_remainder=True)
+real_batch, _ = next(iter(train_ds))  # (images, labels): the DCGAN ignores the labels
+real_batch.shape, float(tf.reduce_min(real_batch)), float(tf.reduce_max(real_batch))
+
+# %%
+show_images(real_batch[:8], ncols=8, size=1.6, suptitle="Real (phantom) radiographs")
+plt.show()
+
+# %% [markdown]
+# ## Build the generator
+#
+# The generator maps a noise vector `z` (length `latent_dim`) to an image. DCGAN starts from a
+# small 4x4 feature map and doubles its side with each transposed convolution
+# (kernel 4, stride 2, `same` padding) while halving the channels:
+#
+# `Dense → 4x4x(8w) → 8x8x(4w) → 16x16x(2w) → 32x32x(w) → 64x64x1` for a 64x64 image and width `w`.
+#
+# Every block but the last has batch normalisation and ReLU; the last transposed convolution
+# outputs one channel through `tanh`, so images lie in `[-1, 1]` like the data. All kernels
+# start from N(0, 0.02). Generally: `n = log2(image_size / 4)` up-sampling layers, the first
+# feature map has `w · 2^(n-1)` channels.
+#
+# ### Exercise 1
+#
+# Implement `build_generator`. Give the output layer `dtype="float32"` (mixed precision keeps
+# the images exact).
+
+# %% solution grade_id="build_generator"
+def build_generator(latent_dim: int, image_size: int, width: int) -> keras.Model:
+    """DCGAN generator: (batch, latent_dim) -> (batch, image_size, image_size, 1) in [-1, 1]."""
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    ### BEGIN SOLUTION
+    n_up = int(np.log2(image_size // 4))
+    channels = width * 2 ** (n_up - 1)
+    z = keras.Input((latent_dim,))
+    x = layers.Dense(4 * 4 * channels, use_bias=False, kernel_initializer=init)(z)
+    x = layers.Reshape((4, 4, channels))(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for _ in range(n_up - 1):
+        channels //= 2
+        x = layers.Conv2DTranspose(channels, 4, 2, padding="same", use_bias=False,
+                                   kernel_initializer=init)(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+    image = layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh",
+                                   kernel_initializer=init, dtype="float32")(x)
+    ### END SOLUTION
+    return keras.Model(z, image, name="dcgan_generator")
+
+# %%
+generator = build_generator(cfg.latent_dim, cfg.image_size, cfg.generator_width)
+generator.summary()
+
+# %% tests grade_id="test_generator" points=3
+"""The generator maps noise to one-channel images of the right size, inside [-1, 1]."""
+g = build_generator(latent_dim=16, image_size=32, width=8)
+out = g(np.random.default_rng(0).normal(size=(3, 16)).astype("float32"), training=False)
+assert tuple(out.shape) == (3, 32, 32, 1), f"expected shape (3, 32, 32, 1), got {tuple(out.shape)}"
+assert float(np.max(np.abs(out))) <= 1.0, "generator outputs must lie in [-1, 1] (tanh)"
+### BEGIN HIDDEN TESTS
+convs = [l for l in g.layers if isinstance(l, layers.Conv2DTranspose)]
+assert len(convs) == 3, "32x32 from 4x4 takes three stride-2 transposed convolutions"
+assert [c.filters for c in convs] == [16, 8, 1], "channels should halve each block, ending in 1"
+assert sum(isinstance(l, layers.BatchNormalization) for l in g.layers) == 3, \
+    "batch normalisation after the dense layer and every hidden block, not on the output"
+assert 0.015 < float(np.std(convs[0].kernel.numpy())) < 0.025, "weights should start from N(0, 0.02)"
+g_big = build_generator(100, 128, 128)
+assert g_big.output_shape == (None, 128, 128, 1), "the gpu-profile generator must build at 128x128"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Build the discriminator
+#
+# The discriminator mirrors the generator: strided convolutions (kernel 4, stride 2, `same`)
+# double the channels while halving the side, from `w` up, until the map is 4x4; then
+# `Flatten` and one `Dense(1)` *logit* (no sigmoid: the loss applies it, which is numerically
+# safer). LeakyReLU(0.2) after every convolution; batch normalisation on every block except
+# the first (DCGAN keeps the discriminator's input layer free of it).
+#
+# ### Exercise 2
+
+# %% solution grade_id="build_discriminator"
+def build_discriminator(image_size: int, width: int, channels: int = 1) -> keras.Model:
+    """DCGAN discriminator: (batch, image_size, image_size, channels) -> (batch, 1) logits."""
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    ### BEGIN SOLUTION
+    image = keras.Input((image_size, image_size, channels))
+    x, filters = image, width
+    for block in range(int(np.log2(image_size // 4))):
+        x = layers.Conv2D(filters, 4, 2, padding="same", kernel_initializer=init)(x)
+        if block > 0:
+            x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+        filters *= 2
+    logit = layers.Dense(1, kernel_initializer=init, dtype="float32")(layers.Flatten()(x))
+    ### END SOLUTION
+    return keras.Model(image, logit, name="dcgan_discriminator")
+
+# %%
+discriminator = build_discriminator(cfg.image_size, cfg.discriminator_width)
+discriminator.summary()
+
+# %% tests grade_id="test_discriminator" points=3
+"""The discriminator returns one logit per image."""
+d = build_discriminator(image_size=32, width=8)
+logits = d(np.zeros((5, 32, 32, 1), "float32"), training=False)
+assert tuple(logits.shape) == (5, 1), f"expected shape (5, 1), got {tuple(logits.shape)}"
+### BEGIN HIDDEN TESTS
+convs = [l for l in d.layers if isinstance(l, layers.Conv2D)]
+assert [c.strides for c in convs] == [(2, 2)] * 3, "down-sample with stride-2 convolutions to 4x4"
+assert [c.filters for c in convs] == [8, 16, 32], "channels should double each block"
+assert all(abs(l.negative_slope - 0.2) < 1e-6 for l in d.layers if isinstance(l, layers.LeakyReLU)), \
+    "DCGAN's discriminator uses LeakyReLU with slope 0.2"
+assert d.layers[-1].activation.__name__ == "linear", "return logits: no sigmoid on the last layer"
+assert sum(isinstance(l, layers.BatchNormalization) for l in d.layers) == 2, \
+    "no batch normalisation on the first block, on every other block"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Write the losses
+#
+# With logits `D(x)`, binary cross-entropy with `from_logits=True`:
+#
+# - the discriminator wants real → 1 and fake → 0:
+#   `L_D = BCE(1, D(x)) + BCE(0, D(G(z)))`;
+# - the generator wants its fakes called real (the *non-saturating* loss):
+#   `L_G = BCE(1, D(G(z)))`.
+#
+# When D cannot tell real from fake it outputs probability ½ everywhere, so
+# `L_D = 2·log 2 ≈ 1.386` and `L_G = log 2 ≈ 0.693`: the reference lines of the loss plot.
+#
+# ### Exercise 3
+
+# %% solution grade_id="losses"
+bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """BCE of real logits against 1 plus BCE of fake logits against 0 (batch means)."""
+    ### BEGIN SOLUTION
+    return bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
+    ### END SOLUTION
+
+
+def generator_loss(fake_logits):
+    """Non-saturating generator loss: BCE of fake logits against 1."""
+    ### BEGIN SOLUTION
+    return bce(tf.ones_like(fake_logits), fake_logits)
+    ### END SOLUTION
+
+# %% tests grade_id="test_losses" points=3
+"""Losses equal hand-computed values: a confused D gives 2 log 2 and log 2."""
+zero = tf.zeros((4, 1))
+assert np.isclose(float(discriminator_loss(zero, zero)), 2 * np.log(2), atol=1e-5), \
+    f"with logits 0 everywhere L_D should be 2 log 2 = 1.386, got {float(discriminator_loss(zero, zero)):.4f}"
+assert np.isclose(float(generator_loss(zero)), np.log(2), atol=1e-5), "with logits 0 L_G should be log 2"
+### BEGIN HIDDEN TESTS
+real, fake = tf.constant([[2.0], [0.0]]), tf.constant([[-1.0], [3.0]])
+softplus = lambda v: np.log1p(np.exp(v))
+expected_d = np.mean(softplus(-np.array([2.0, 0.0]))) + np.mean(softplus(np.array([-1.0, 3.0])))
+assert np.isclose(float(discriminator_loss(real, fake)), expected_d, atol=1e-5), \
+    "L_D must be the mean BCE of reals against 1 plus the mean BCE of fakes against 0"
+assert np.isclose(float(generator_loss(fake)), np.mean(softplus(-np.array([-1.0, 3.0]))), atol=1e-5), \
+    "L_G must be the mean BCE of the fake logits against 1 (non-saturating)"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Write the train step
+#
+# One step updates both networks on one batch of real images:
+#
+# 1. draw noise with `gan.sample_noise(batch_size)` and generate fakes;
+# 2. under two `tf.GradientTape`s, score reals and fakes with the discriminator
+#    (`training=True`), compute both losses;
+# 3. apply each network's gradients with its own optimiser (`gan.d_optimizer`,
+#    `gan.g_optimizer`);
+# 4. return a dict of numbers to track: `d_loss`, `g_loss`, and the discriminator's accuracy
+#    on reals (`d_real_accuracy`: share of real logits > 0) and on fakes (`d_fake_accuracy`).
+#
+# The course's `GAN` model calls your function from Keras `fit()`.
+#
+# ### Exercise 4
+
+# %% solution grade_id="train_step"
+def train_step(gan, real_images, labels=None):
+    """One DCGAN update of D and G on a batch of real images; returns the tracked numbers."""
+    ### BEGIN SOLUTION
+    batch_size = tf.shape(real_images)[0]
+    noise = gan.sample_noise(batch_size)
+    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        fake_images = gan.generator(noise, training=True)
+        real_logits = gan.discriminator(real_images, training=True)
+        fake_logits = gan.discriminator(fake_images, training=True)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        g_loss = generator_loss(fake_logits)
+    d_grads = d_tape.gradient(d_loss, gan.discriminator.trainable_variables)
+    g_grads = g_tape.gradient(g_loss, gan.generator.trainable_variables)
+    gan.d_optimizer.apply_gradients(zip(d_grads, gan.discriminator.trainable_variables))
+    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    return {
+        "d_loss": d_loss,
+        "g_loss": g_loss,
+        "d_real_accuracy": tf.reduce_mean(tf.cast(real_logits > 0, "float32")),
+        "d_fake_accuracy": tf.reduce_mean(tf.cast(fake_logits < 0, "float32")),
+    }
+    ### END SOLUTION
+
+# %% tests grade_id="test_train_step" points=4
+"""One train step changes both networks and reports the losses."""
+keras.utils.set_random_seed(0)
+tiny = GAN(build_generator(8, 16, 4), build_discriminator(16, 4), latent_dim=8, train_step_fn=train_step)
+tiny.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+             d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+reals = np.random.default_rng(1).uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
+g_before = [w.numpy().copy() for w in tiny.generator.trainable_weights]
+d_before = [w.numpy().copy() for w in tiny.discriminator.trainable_weights]
+logs = train_step(tiny, tf.constant(reals))
+assert {"d_loss", "g_loss"} <= set(logs), f"return d_loss and g_loss, got keys {sorted(logs)}"
+assert any(not np.allclose(a, b.numpy()) for a, b in zip(g_before, tiny.generator.trainable_weights)), \
+    "the generator's weights did not change"
+assert any(not np.allclose(a, b.numpy()) for a, b in zip(d_before, tiny.discriminator.trainable_weights)), \
+    "the discriminator's weights did not change"
+### BEGIN HIDDEN TESTS
+assert 0.0 <= float(logs["d_real_accuracy"]) <= 1.0, "accuracies are shares between 0 and 1"
+frozen = GAN(build_generator(8, 16, 4), build_discriminator(16, 4), latent_dim=8, train_step_fn=train_step)
+frozen.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.Adam(1e-3))
+d0 = float(train_step(frozen, tf.constant(reals))["d_loss"])
+for _ in range(10):
+    d_last = float(train_step(frozen, tf.constant(reals))["d_loss"])
+assert d_last < d0, "against a frozen generator the discriminator loss must fall"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Train, watch the samples, read the losses
+#
+# Put your networks into the course's `GAN` model and train with `fit_gan`, which wraps
+# `fit()` with a checkpoint: run the cell again after a disconnect and it continues where it
+# stopped. The callbacks save a sample grid of fixed noise every epoch, the loss history and
+# a health check (diversity of the samples).
+
+# %%
+gan = GAN(generator, discriminator, latent_dim=cfg.latent_dim, train_step_fn=train_step)
+gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
+            d_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1))
+run = run_dir("01_dcgan", cfg.profile)  # re-running resumes (fresh in smoke/grading)
+samples = SampleGrid(run / "samples", num_samples=cfg.sample_grid**2)
+losses = LossHistory(run)
+health = HealthMonitor(reference_images=real_batch)
+
+# %%
+history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+                  checkpoint_dir=run / "checkpoints", callbacks=[samples, losses, health])
+
+# %% [markdown]
+# The grid of the last epoch (the same noise every epoch, so you can follow each sample):
+
+# %%
+show_images([samples.grids[-1]], size=6, suptitle=f"Generated after {cfg.epochs} epoch(s)")
+plt.show()
+
+# %% [markdown]
+# Read the curves against the reference lines. Healthy training hovers near them: D's loss
+# around 2·log 2, G's around log 2, neither running to 0. A discriminator loss that goes to 0
+# while the generator's climbs means D has won and G gets no useful gradient; samples that all
+# look alike while the losses oscillate mean *mode collapse*.
+
+# %%
+plot_history(losses.history, keys=["d_loss", "g_loss"], title="DCGAN losses")
+plt.axhline(2 * np.log(2), ls="--", c="C0", lw=0.8)
+plt.axhline(np.log(2), ls="--", c="C1", lw=0.8)
+plt.show()
+
+# %%
+show_metrics("01_dcgan", {"epochs": cfg.epochs, "final d_loss": losses.history["d_loss"][-1],
+                          "final g_loss": losses.history["g_loss"][-1],
+                          "sample diversity": health.history[-1] if health.history else float("nan")})
+
+# %% [markdown]
+# Export the generator: notebook 04 loads it to measure it, without importing this notebook.
+
+# %%
+artifact = export_generator(generator, f"01_dcgan_{cfg.profile}",
+                            {"latent_dim": cfg.latent_dim, "image_size": cfg.image_size,
+                             "profile": cfg.profile, "assignment": "01_dcgan"})
+artifact
+
+# %% [markdown] manual grade_id="read_the_run" points=2
+# ### Exercise 5 (written)
+#
+# Look at your sample grids and loss curves. Is your run healthy? Name one sign in the curves
+# and one in the samples that supports your answer, and say what you would change if it
+# collapsed.
+#
+# === BEGIN MARK SCHEME ===
+# One curve sign (losses near the log 2 lines / D loss not at 0 / G loss not diverging) and one
+# sample sign (diverse anatomy across the grid, lungs, heart, ribs, diaphragm visible; or their
+# absence in a collapse). A fix for collapse: lower D's learning rate, label smoothing, fewer D
+# steps, minibatch discrimination, or restart from an earlier checkpoint (1 mark each).
+# === END MARK SCHEME ===
+#
+# YOUR ANSWER HERE
+
+# %% [markdown]
+# ## Key points
+#
+# - DCGAN: transposed convolutions up, strided convolutions down, batch normalisation,
+#   ReLU/LeakyReLU(0.2), `tanh` output, N(0, 0.02) weights.
+# - A GAN trains two networks against each other with two optimisers in one step.
+# - The log 2 lines tell you what a confused discriminator scores; watch samples as well as
+#   losses, because losses alone do not show mode collapse.
+#
+# ## Further reading
+#
+# - Radford, Metz, Chintala (2015). [Unsupervised representation learning with deep
+#   convolutional GANs](https://arxiv.org/abs/1511.06434).
+# - Goodfellow et al. (2014). [Generative adversarial nets](https://arxiv.org/abs/1406.2661).
+# - [TensorFlow tutorial: DCGAN](https://www.tensorflow.org/tutorials/generative/dcgan).
+# - [keras-io: DCGAN overriding `train_step`](https://keras.io/examples/generative/dcgan_overriding_train_step/).

@@ -1,0 +1,406 @@
+# %% [markdown]
+# # Generate a chosen finding with a conditional GAN
+#
+# Tell the generator *which* finding to draw: condition a DCGAN on a one-hot label, train it
+# on single-finding chest radiographs, and measure per finding whether it obeys.
+#
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/medganlab/medganlab/blob/main/notebooks/02_conditional_gan/02_conditional_gan.ipynb)
+# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
+
+# %% [markdown]
+# **What you'll do** (about 100 minutes)
+#
+# | Section | Teaching | Exercises |
+# |---|---|---|
+# | Load single-finding radiographs and look at the imbalance | 10 min | — |
+# | Condition the generator | 10 min | 10 min |
+# | Condition the discriminator | 10 min | 15 min |
+# | Write the conditional train step | 5 min | 15 min |
+# | Train and draw one row per finding | 10 min | — |
+# | Measure whether the generator obeys | 10 min | 5 min |
+#
+# **What you'll learn**
+#
+# - how a label enters a GAN: concatenated to the noise in G, tiled as extra image channels in D;
+# - how to sample a chosen class and lay out a per-class grid;
+# - how to measure conditioning with an independent classifier, per class;
+# - why rare findings come out worse, which motivates the rest of the course.
+#
+# **What you'll need**: notebook 01 (DCGAN, losses, train step). Runs in seconds (`smoke`),
+# about 12 minutes (`cpu`), or about 25 minutes on a T4 (`gpu`: 128x128, 25 epochs).
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:
+    # %pip install --quiet "medganlab @ git+https://github.com/medganlab/medganlab@main"
+    pass
+
+# %%
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+import medganlab
+from medganlab.data import catalog, cxr_phantom, nih
+from medganlab.evaluation.classifier import conditional_accuracy, reference_classifier
+from medganlab.paths import run_dir
+from medganlab.plotting import plot_history, show_images
+from medganlab.report import show_metrics
+from medganlab.training import (
+    GAN,
+    HealthMonitor,
+    LossHistory,
+    SampleGrid,
+    export_generator,
+    fit_gan,
+)
+
+info = medganlab.setup()
+
+# %% [markdown]
+# ## Configuration
+
+# %%
+cfg = medganlab.profile_for("02_conditional_gan")
+cfg
+
+# %% [markdown]
+# ## Load single-finding radiographs and look at the imbalance
+#
+# A conditional GAN needs one label per image. Generate radiographs with at most one finding
+# at NIH's prevalence and keep those with exactly one of the eight findings.
+
+# %%
+FINDINGS = list(cxr_phantom.FINDINGS)
+root = catalog.cxr_dataset(n=cfg.train_images, size=cfg.image_size, seed=cfg.seed,
+                           single_finding=True)
+index = [r for r in nih.load_index(root) if len(r["labels"]) == 1 and r["labels"][0] in FINDINGS]
+counts = {f: sum(r["labels"][0] == f for r in index) for f in FINDINGS}
+counts
+
+# %%
+plt.figure(figsize=(7, 2.8))
+plt.bar(FINDINGS, list(counts.values()))
+plt.xticks(rotation=40, ha="right")
+plt.title("Training images per finding")
+plt.show()
+
+# %% [markdown]
+# For single-finding images NIH's 8-finding multi-hot vector is exactly a one-hot label.
+
+# %%
+train_ds = nih.make_dataset(index, size=cfg.image_size, batch=cfg.batch_size,
+                            labels="multi-hot", shuffle=True, cache=True, seed=cfg.seed,
+                            drop_remainder=True)
+real_images, real_labels = next(iter(train_ds))
+real_images.shape, real_labels.shape
+
+# %% [markdown]
+# ## Condition the generator
+#
+# The generator gets two inputs: noise `z` and a one-hot label `c` (8 values). Concatenate
+# them into one vector and feed it to the DCGAN generator of notebook 01. The up-sampling block
+# of notebook 01 is given here.
+
+# %%
+INIT = keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def up_block(x, filters):
+    """Transposed convolution (k4, s2) → batch normalisation → ReLU: doubles the side."""
+    x = layers.Conv2DTranspose(filters, 4, 2, padding="same", use_bias=False,
+                               kernel_initializer=INIT)(x)
+    return layers.ReLU()(layers.BatchNormalization()(x))
+
+# %% [markdown]
+# ### Exercise 1
+#
+# Implement `build_conditional_generator`. Inputs `[z, c]`; `Dense → 4x4x(w·2^(n-1))`, batch
+# normalisation and ReLU, `n − 1` up-blocks halving the channels, a final transposed
+# convolution to one `tanh` channel (`dtype="float32"`), with `n = log2(image_size / 4)`.
+
+# %% solution grade_id="conditional_generator"
+def build_conditional_generator(latent_dim: int, num_classes: int, image_size: int,
+                                width: int) -> keras.Model:
+    """cDCGAN generator: [z (batch, latent_dim), c (batch, num_classes)] -> images in [-1, 1]."""
+    z = keras.Input((latent_dim,), name="z")
+    c = keras.Input((num_classes,), name="c")
+    ### BEGIN SOLUTION
+    n_up = int(np.log2(image_size // 4))
+    channels = width * 2 ** (n_up - 1)
+    x = layers.Concatenate()([z, c])
+    x = layers.Dense(4 * 4 * channels, use_bias=False, kernel_initializer=INIT)(x)
+    x = layers.Reshape((4, 4, channels))(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for _ in range(n_up - 1):
+        channels //= 2
+        x = up_block(x, channels)
+    image = layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh",
+                                   kernel_initializer=INIT, dtype="float32")(x)
+    ### END SOLUTION
+    return keras.Model([z, c], image, name="cdcgan_generator")
+
+# %%
+generator = build_conditional_generator(cfg.latent_dim, cfg.num_classes, cfg.image_size,
+                                        cfg.generator_width)
+generator.summary()
+
+# %% tests grade_id="test_conditional_generator" points=3
+"""The conditional generator takes [z, c] and returns images in [-1, 1]."""
+g = build_conditional_generator(latent_dim=8, num_classes=3, image_size=16, width=4)
+z = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+c = np.eye(3, dtype="float32")[[0, 2]]
+out = g([z, c], training=False)
+assert tuple(out.shape) == (2, 16, 16, 1), f"expected shape (2, 16, 16, 1), got {tuple(out.shape)}"
+assert float(np.max(np.abs(out))) <= 1.0, "outputs must lie in [-1, 1]"
+### BEGIN HIDDEN TESTS
+same_z = np.repeat(z[:1], 3, axis=0)
+varied = np.asarray(g([same_z, np.eye(3, dtype="float32")], training=False))
+assert np.abs(varied[0] - varied[1]).max() > 1e-6, "the label must change the image for the same noise"
+assert g.input_shape == [(None, 8), (None, 3)], "inputs are [z, c] in this order"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Condition the discriminator
+#
+# The discriminator must judge "is this a real *Effusion* radiograph?", so it also sees the
+# label. Images are 2-D, labels are a vector: **tile** the one-hot label to a
+# `(height, width, num_classes)` block — channel *k* is all ones where the label is *k* — and
+# concatenate it to the image channels. Then run the DCGAN discriminator of notebook 01.
+#
+# ### Exercise 2
+#
+# Implement `tile_label_channels(c, height, width)` with Keras ops, then the discriminator.
+
+# %% solution grade_id="tile_label_channels"
+def tile_label_channels(c, height: int, width: int):
+    """(batch, classes) one-hot -> (batch, height, width, classes) constant label channels."""
+    ### BEGIN SOLUTION
+    c = keras.ops.reshape(c, (-1, 1, 1, c.shape[-1]))
+    return keras.ops.tile(c, (1, height, width, 1))
+    ### END SOLUTION
+
+
+def down_block(x, filters, batch_norm=True):
+    """Convolution (k4, s2) → [batch normalisation] → LeakyReLU(0.2): halves the side."""
+    x = layers.Conv2D(filters, 4, 2, padding="same", kernel_initializer=INIT)(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    return layers.LeakyReLU(0.2)(x)
+
+# %% solution grade_id="conditional_discriminator"
+def build_conditional_discriminator(image_size: int, num_classes: int, width: int) -> keras.Model:
+    """cDCGAN discriminator: [image, c] -> (batch, 1) logits."""
+    image = keras.Input((image_size, image_size, 1), name="image")
+    c = keras.Input((num_classes,), name="c")
+    ### BEGIN SOLUTION
+    channels = layers.Lambda(lambda t: tile_label_channels(t, image_size, image_size))(c)
+    x = layers.Concatenate()([image, channels])
+    filters = width
+    for block in range(int(np.log2(image_size // 4))):
+        x = down_block(x, filters, batch_norm=block > 0)
+        filters *= 2
+    logit = layers.Dense(1, kernel_initializer=INIT, dtype="float32")(layers.Flatten()(x))
+    ### END SOLUTION
+    return keras.Model([image, c], logit, name="cdcgan_discriminator")
+
+# %%
+discriminator = build_conditional_discriminator(cfg.image_size, cfg.num_classes,
+                                                cfg.discriminator_width)
+discriminator.summary()
+
+# %% tests grade_id="test_conditional_discriminator" points=4
+"""Label channels are tiled correctly and the discriminator scores [image, c]."""
+tiled = np.asarray(tile_label_channels(np.eye(3, dtype="float32")[[1]], 2, 4))
+assert tiled.shape == (1, 2, 4, 3), f"expected shape (1, 2, 4, 3), got {tiled.shape}"
+assert np.all(tiled[..., 1] == 1) and np.all(tiled[..., [0, 2]] == 0), "channel k is 1 for label k"
+d = build_conditional_discriminator(image_size=16, num_classes=3, width=4)
+logits = d([np.zeros((2, 16, 16, 1), "float32"), np.eye(3, dtype="float32")[[0, 1]]], training=False)
+assert tuple(logits.shape) == (2, 1), f"expected logits of shape (2, 1), got {tuple(logits.shape)}"
+### BEGIN HIDDEN TESTS
+batch = np.asarray(tile_label_channels(np.eye(4, dtype="float32")[[3, 0]], 5, 5))
+assert batch.shape == (2, 5, 5, 4) and batch[0, 2, 2, 3] == 1 and batch[1, 4, 4, 0] == 1, \
+    "each image in the batch gets its own label's channels"
+first_conv = [l for l in d.layers if isinstance(l, layers.Conv2D)][0]
+assert first_conv.kernel.shape[2] == 1 + 3, "the first convolution must see image + label channels"
+x = np.random.default_rng(3).normal(size=(1, 16, 16, 1)).astype("float32")
+a = np.asarray(d([x, np.eye(3, dtype="float32")[[0]]], training=False))
+b = np.asarray(d([x, np.eye(3, dtype="float32")[[2]]], training=False))
+assert np.abs(a - b).max() > 1e-7, "the label must change the discriminator's score"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Write the conditional train step
+#
+# The step of notebook 01 with labels: the generator draws fakes *of the batch's labels*, and
+# the discriminator scores both reals and fakes *with those labels*. (Scoring fakes with the
+# real labels makes D check that each image matches its label.)
+#
+# ### Exercise 3
+
+# %% solution grade_id="conditional_train_step"
+bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def conditional_train_step(gan, real_images, labels):
+    """One cDCGAN update of D and G; returns d_loss, g_loss and D's accuracies."""
+    ### BEGIN SOLUTION
+    labels = tf.cast(labels, "float32")
+    noise = gan.sample_noise(tf.shape(real_images)[0])
+    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        fake_images = gan.generator([noise, labels], training=True)
+        real_logits = gan.discriminator([real_images, labels], training=True)
+        fake_logits = gan.discriminator([fake_images, labels], training=True)
+        d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
+        g_loss = bce(tf.ones_like(fake_logits), fake_logits)
+    d_grads = d_tape.gradient(d_loss, gan.discriminator.trainable_variables)
+    g_grads = g_tape.gradient(g_loss, gan.generator.trainable_variables)
+    gan.d_optimizer.apply_gradients(zip(d_grads, gan.discriminator.trainable_variables))
+    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    return {"d_loss": d_loss, "g_loss": g_loss,
+            "d_real_accuracy": tf.reduce_mean(tf.cast(real_logits > 0, "float32")),
+            "d_fake_accuracy": tf.reduce_mean(tf.cast(fake_logits < 0, "float32"))}
+    ### END SOLUTION
+
+# %% tests grade_id="test_conditional_train_step" points=4
+"""One conditional step updates both networks and reports the losses."""
+keras.utils.set_random_seed(0)
+tiny = GAN(build_conditional_generator(8, 3, 16, 4), build_conditional_discriminator(16, 3, 4),
+           latent_dim=8, num_classes=3, train_step_fn=conditional_train_step)
+tiny.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+reals = tf.constant(np.random.default_rng(1).uniform(-1, 1, (6, 16, 16, 1)).astype("float32"))
+labels = tf.constant(np.eye(3, dtype="float32")[[0, 1, 2, 0, 1, 2]])
+g_before = [w.numpy().copy() for w in tiny.generator.trainable_weights]
+logs = conditional_train_step(tiny, reals, labels)
+assert {"d_loss", "g_loss"} <= set(logs), f"return d_loss and g_loss, got {sorted(logs)}"
+assert any(not np.allclose(a, b.numpy()) for a, b in zip(g_before, tiny.generator.trainable_weights)), \
+    "the generator's weights did not change"
+### BEGIN HIDDEN TESTS
+d0 = float(logs["d_loss"])
+tiny.g_optimizer.learning_rate.assign(0.0)
+for _ in range(10):
+    d_last = float(conditional_train_step(tiny, reals, labels)["d_loss"])
+assert d_last < d0, "against a frozen generator the discriminator loss must fall"
+assert np.isfinite(float(logs["g_loss"])) and float(logs["g_loss"]) > 0, "g_loss must be a positive BCE"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Train and draw one row per finding
+#
+# The sample grid uses the same noise in every column and one finding per row, so each row
+# should look like its finding and each column like one "patient".
+
+# %%
+gan = GAN(generator, discriminator, latent_dim=cfg.latent_dim, num_classes=cfg.num_classes,
+          train_step_fn=conditional_train_step)
+gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
+            d_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1))
+run = run_dir("02_conditional_gan", cfg.profile)
+grid_labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, axis=0)
+samples = SampleGrid(run / "samples", num_samples=len(grid_labels), labels=grid_labels,
+                     ncols=cfg.per_finding_samples)
+losses = LossHistory(run)
+
+# %%
+history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+                  checkpoint_dir=run / "checkpoints", callbacks=[samples, losses])
+
+# %%
+fig, ax = plt.subplots(figsize=(1.3 * cfg.per_finding_samples + 1.5, 1.3 * cfg.num_classes))
+grid = samples.grids[-1]
+ax.imshow(grid, cmap="gray", vmin=-1, vmax=1)
+ax.set_yticks((np.arange(cfg.num_classes) + 0.5) * grid.shape[0] / cfg.num_classes)
+ax.set_yticklabels(FINDINGS)
+ax.set_xticks([])
+plt.show()
+
+# %%
+plot_history(losses.history, keys=["d_loss", "g_loss"], title="cDCGAN losses")
+plt.axhline(2 * np.log(2), ls="--", lw=0.8)
+plt.axhline(np.log(2), ls="--", lw=0.8, c="C1")
+plt.show()
+
+# %% [markdown]
+# ## Measure whether the generator obeys
+#
+# Looking is not measuring. The course ships a *reference classifier* trained on separate
+# single-finding phantoms. Ask the generator for each finding, classify what it draws, and
+# count how often the classifier agrees with the request. Chance is 1/8 = 12.5 %.
+
+# %%
+classifier, classifier_info = reference_classifier(cfg.image_size, n_images=cfg.classifier_images,
+                                                   epochs=cfg.classifier_epochs)
+print(f"reference classifier: held-out accuracy {classifier_info['held_out_accuracy']:.2f}")
+
+# %%
+def generate(finding_index, n):
+    """n images of one finding from the trained generator."""
+    c = np.eye(cfg.num_classes, dtype="float32")[[finding_index] * n]
+    z = np.random.default_rng(finding_index).normal(size=(n, cfg.latent_dim)).astype("float32")
+    return generator.predict([z, c], verbose=0)
+
+
+obey = conditional_accuracy(generate, classifier, cfg.num_classes, per_class=cfg.eval_per_finding)
+
+# %%
+fig, ax1 = plt.subplots(figsize=(8, 3))
+ax1.bar(FINDINGS, obey, color="C0")
+ax1.axhline(1 / cfg.num_classes, ls="--", c="k", lw=0.8)
+ax1.set_ylabel("share classified as asked")
+ax1.tick_params(axis="x", rotation=40)
+plt.show()
+
+# %%
+show_metrics("02_conditional_gan: conditional accuracy",
+             {**{f: float(a) for f, a in zip(FINDINGS, obey)},
+              "training images of the rarest finding": min(counts.values())})
+
+# %% [markdown]
+# In the `cpu` and `gpu` profiles, findings with many training images (Infiltration, Effusion,
+# Atelectasis) are drawn more faithfully than rare ones (Pneumonia, Cardiomegaly): the generator
+# sees fewer examples of them, just as a classifier would. The `smoke` profile trains for two
+# steps, so its numbers are near chance. The multi-scale GAN of notebook 03 and the augmentation
+# experiment of notebook 06 take this imbalance on.
+
+# %%
+artifact = export_generator(generator, f"02_conditional_gan_{cfg.profile}",
+                            {"latent_dim": cfg.latent_dim, "num_classes": cfg.num_classes,
+                             "classes": FINDINGS, "image_size": cfg.image_size,
+                             "profile": cfg.profile, "assignment": "02_conditional_gan"})
+artifact
+
+# %% [markdown] manual grade_id="imbalance_discussion" points=3
+# ### Exercise 4 (written)
+#
+# Compare your conditional-accuracy chart with the training counts. Which findings does the
+# generator draw worst, and is that explained by how rare they are, by how subtle their sign
+# is, or both? Propose one change to training that would help the rare findings.
+#
+# === BEGIN MARK SCHEME ===
+# Names the worst findings from their own chart (1). Relates them to counts and/or subtlety
+# (small nodules, faint infiltrates are subtle even when common) (1). A sound remedy:
+# class-balanced sampling, oversampling rare labels, class-weighted losses, more epochs, or a
+# stronger conditional architecture such as the multi-scale GAN (1).
+# === END MARK SCHEME ===
+#
+# YOUR ANSWER HERE
+
+# %% [markdown]
+# ## Key points
+#
+# - A conditional GAN feeds the label to both networks: concatenated to the noise in G, tiled
+#   as channels in D.
+# - Sample a chosen class by fixing the label input; lay grids out one class per row.
+# - Measure conditioning with an independent classifier, per class: rare classes come out worse.
+#
+# ## Further reading
+#
+# - Mirza, Osindero (2014). [Conditional generative adversarial nets](https://arxiv.org/abs/1411.1784).
+# - Odena, Olah, Shlens (2017). [Conditional image synthesis with auxiliary classifier GANs](https://arxiv.org/abs/1610.09585).
+# - [keras-io: conditional GAN](https://keras.io/examples/generative/conditional_gan/).
