@@ -66,3 +66,19 @@ def test_catalog_names_generated_sets_by_their_parameters(tmp_path, monkeypatch)
     stamp = (first / "manifest.json").stat().st_mtime_ns
     assert catalog.cxr_dataset(n=6, size=64, seed=3, progress=False) == first
     assert (first / "manifest.json").stat().st_mtime_ns == stamp, "a second call must reuse the set"
+
+
+def test_run_dir_resumes_real_runs_and_isolates_smoke_and_grading(tmp_path, monkeypatch):
+    from medganlab.paths import run_dir
+
+    monkeypatch.setenv("MEDGANLAB_BUILD", str(tmp_path))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert (
+        run_dir("01_dcgan", "cpu")
+        == run_dir("01_dcgan", "cpu")
+        == tmp_path / "runs" / "01_dcgan_cpu"
+    )
+    first, second = run_dir("01_dcgan", "smoke"), run_dir("01_dcgan", "smoke")
+    assert first != second and tmp_path not in first.parents, "smoke runs never resume"
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert run_dir("01_dcgan", "cpu") != tmp_path / "runs" / "01_dcgan_cpu"

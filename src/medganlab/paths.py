@@ -70,12 +70,14 @@ def run_dir(assignment: str, profile: str, fresh: bool | None = None) -> Path:
     """
     import tempfile
 
-    runs = build_dir() / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
     if fresh is None:
         fresh = profile == "smoke" or bool(os.environ.get("NBGRADER_EXECUTION"))
-    if fresh:
-        return Path(tempfile.mkdtemp(prefix=f"{assignment}_{profile}_", dir=runs))
+    if fresh:  # throw-away: in the system's temporary folder, never in build/
+        scratch = Path(tempfile.gettempdir()) / "medganlab-runs"
+        scratch.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{assignment}_{profile}_", dir=scratch))
+    runs = build_dir() / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
     folder = runs / f"{assignment}_{profile}"
     folder.mkdir(exist_ok=True)
     return folder
