@@ -249,15 +249,22 @@ assert np.isclose(float(generator_loss(fake)), np.mean(softplus(-np.array([-1.0,
 # %% [markdown]
 # ## Write the train step
 #
-# One step updates both networks on one batch of real images:
+# One step updates both networks on one batch of real images, first D, then G:
 #
-# 1. draw noise with `gan.sample_noise(batch_size)` and generate fakes;
-# 2. under two `tf.GradientTape`s, score reals and fakes with the discriminator
-#    (`training=True`), compute both losses;
-# 3. apply each network's gradients with its own optimiser (`gan.d_optimizer`,
-#    `gan.g_optimizer`);
-# 4. return a dict of numbers to track: `d_loss`, `g_loss`, and the discriminator's accuracy
+# 1. **Discriminator.** Generate fakes from `gan.sample_noise(batch_size)`. Under a
+#    `tf.GradientTape`, score reals and fakes with **one** discriminator call on
+#    `tf.concat([real, fake])` (`training=True`), split the logits, compute `L_D`, and apply
+#    its gradients with `gan.d_optimizer`.
+# 2. **Generator.** Under a second tape, generate fresh fakes, score them with the *updated*
+#    discriminator (again one call on the concatenated batch), compute `L_G`, and apply its
+#    gradients with `gan.g_optimizer`.
+# 3. Return a dict of numbers to track: `d_loss`, `g_loss`, and the discriminator's accuracy
 #    on reals (`d_real_accuracy`: share of real logits > 0) and on fakes (`d_fake_accuracy`).
+#
+# Why one call on the concatenated batch? Batch normalisation then normalises reals and fakes
+# together; with two separate calls D can tell them apart by their batch statistics alone.
+# Why D first, then G? On this data, updating both from the same forward pass let D win at
+# once and the generator collapse to a single image (try it: the health monitor warns).
 #
 # The course's `GAN` model calls your function from Keras `fit()`.
 #
@@ -265,20 +272,22 @@ assert np.isclose(float(generator_loss(fake)), np.mean(softplus(-np.array([-1.0,
 
 # %% solution grade_id="train_step"
 def train_step(gan, real_images, labels=None):
-    """One DCGAN update of D and G on a batch of real images; returns the tracked numbers."""
+    """One DCGAN update of D, then of G, on a batch of real images; returns the tracked numbers."""
     ### BEGIN SOLUTION
     batch_size = tf.shape(real_images)[0]
-    noise = gan.sample_noise(batch_size)
-    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-        fake_images = gan.generator(noise, training=True)
-        real_logits = gan.discriminator(real_images, training=True)
-        fake_logits = gan.discriminator(fake_images, training=True)
+    fake_images = gan.generator(gan.sample_noise(batch_size), training=True)
+    with tf.GradientTape() as tape:
+        logits = gan.discriminator(tf.concat([real_images, fake_images], axis=0), training=True)
+        real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
         d_loss = discriminator_loss(real_logits, fake_logits)
-        g_loss = generator_loss(fake_logits)
-    d_grads = d_tape.gradient(d_loss, gan.discriminator.trainable_variables)
-    g_grads = g_tape.gradient(g_loss, gan.generator.trainable_variables)
-    gan.d_optimizer.apply_gradients(zip(d_grads, gan.discriminator.trainable_variables))
-    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
+    gan.d_optimizer.apply_gradients(zip(grads, gan.discriminator.trainable_variables))
+    with tf.GradientTape() as tape:
+        fake_images = gan.generator(gan.sample_noise(batch_size), training=True)
+        logits = gan.discriminator(tf.concat([real_images, fake_images], axis=0), training=True)
+        g_loss = generator_loss(logits[batch_size:])
+    grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+    gan.g_optimizer.apply_gradients(zip(grads, gan.generator.trainable_variables))
     return {
         "d_loss": d_loss,
         "g_loss": g_loss,

@@ -238,9 +238,11 @@ assert np.abs(a - b).max() > 1e-7, "the label must change the discriminator's sc
 # %% [markdown]
 # ## Write the conditional train step
 #
-# The step of notebook 01 with labels: the generator draws fakes *of the batch's labels*, and
-# the discriminator scores both reals and fakes *with those labels*. (Scoring fakes with the
-# real labels makes D check that each image matches its label.)
+# The step of notebook 01 (D first, then G; one discriminator call on the concatenated
+# batch) with labels: the generator draws fakes *of the batch's labels*, and the discriminator
+# scores both reals and fakes *with those labels* (`[images, labels]`, the labels repeated for
+# the concatenated batch). Scoring fakes with the real labels makes D check that each image
+# matches its label.
 #
 # ### Exercise 3
 
@@ -249,23 +251,26 @@ bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
 
 def conditional_train_step(gan, real_images, labels):
-    """One cDCGAN update of D and G; returns d_loss, g_loss and D's accuracies."""
+    """One cDCGAN update of D, then of G; returns d_loss, g_loss and D's accuracies."""
     ### BEGIN SOLUTION
-    labels = tf.cast(labels, "float32")
-    noise = gan.sample_noise(tf.shape(real_images)[0])
-    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-        fake_images = gan.generator([noise, labels], training=True)
-        real_logits = gan.discriminator([real_images, labels], training=True)
-        fake_logits = gan.discriminator([fake_images, labels], training=True)
-        d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
+    labels, n = tf.cast(labels, "float32"), tf.shape(real_images)[0]
+
+    def score(fakes):  # one D call on reals + fakes, both with the batch's labels
+        images = tf.concat([real_images, fakes], axis=0)
+        return gan.discriminator([images, tf.concat([labels, labels], 0)], training=True)
+    with tf.GradientTape() as tape:
+        logits = score(gan.generator([gan.sample_noise(n), labels], training=True))
+        d_loss = bce(tf.ones_like(logits[:n]), logits[:n]) + bce(tf.zeros_like(logits[n:]), logits[n:])
+    grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
+    gan.d_optimizer.apply_gradients(zip(grads, gan.discriminator.trainable_variables))
+    with tf.GradientTape() as tape:
+        fake_logits = score(gan.generator([gan.sample_noise(n), labels], training=True))[n:]
         g_loss = bce(tf.ones_like(fake_logits), fake_logits)
-    d_grads = d_tape.gradient(d_loss, gan.discriminator.trainable_variables)
-    g_grads = g_tape.gradient(g_loss, gan.generator.trainable_variables)
-    gan.d_optimizer.apply_gradients(zip(d_grads, gan.discriminator.trainable_variables))
-    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+    gan.g_optimizer.apply_gradients(zip(grads, gan.generator.trainable_variables))
     return {"d_loss": d_loss, "g_loss": g_loss,
-            "d_real_accuracy": tf.reduce_mean(tf.cast(real_logits > 0, "float32")),
-            "d_fake_accuracy": tf.reduce_mean(tf.cast(fake_logits < 0, "float32"))}
+            "d_real_accuracy": tf.reduce_mean(tf.cast(logits[:n] > 0, "float32")),
+            "d_fake_accuracy": tf.reduce_mean(tf.cast(logits[n:] < 0, "float32"))}
     ### END SOLUTION
 
 # %% tests grade_id="test_conditional_train_step" points=4

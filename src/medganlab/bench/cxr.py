@@ -2,7 +2,9 @@
 
 Measures images per second of ``generate_dataset`` (render + PNG writing) at 256 and 1024
 pixels with 1 and 2 workers, and the single-core render rate (CPU time). Draws
-``cxr_phantom_grid.png`` (a normal image and each finding with its sign boxed). When
+``cxr_phantom_grid.png``: a normal image and each finding, the radiographic sign written
+under its panel (e.g. "Effusion: meniscus, blunted CP angle"), the lesion box drawn, and for
+the normal and cardiomegaly panels the two widths of the cardiothoracic ratio. When
 ``MEDGANLAB_REFERENCE_CXR`` names a real PA radiograph (PNG), draws
 ``cxr_phantom_vs_reference.png`` and tabulates simple statistics for both: lung-field vs
 mediastinum brightness, rib edge energy, noise, sharpness, edge density and the intensity

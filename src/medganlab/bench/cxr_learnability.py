@@ -29,7 +29,7 @@ __all__ = ["run"]
 
 N_IMAGES = int(os.environ.get("MEDGANLAB_LEARNABILITY_N", "3000"))
 SIZE = 64
-EPOCHS = 12
+EPOCHS = 15
 SEED = 3
 
 

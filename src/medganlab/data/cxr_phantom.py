@@ -78,7 +78,7 @@ CSV_HEADER = (
     "View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],"
 )
 KIND = "cxr-phantom"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump when the images of a seed change (old manifests stop matching)
 
 # Pairs that co-occur more often than chance in ChestX-ray14 (weight of a second label).
 _AFFINITY: dict[frozenset[str], float] = {
@@ -191,8 +191,8 @@ def _sample_patient(seed: int) -> _Patient:
     rng = np.random.default_rng([seed, 17])
     sex = "M" if rng.random() < 0.56 else "F"
     age = int(np.clip(rng.normal(50, 16), 18, 92))
-    habitus = float(rng.uniform(0.9, 1.1)) * (1.0 if sex == "M" else 0.95)
-    inspiration = float(rng.uniform(0.92, 1.06))
+    habitus = float(rng.uniform(0.86, 1.14)) * (1.0 if sex == "M" else 0.95)
+    inspiration = float(rng.uniform(0.88, 1.08))
     half = 150.0 * habitus
     asym = float(rng.normal(0, 2.0))
     apex = -158.0 + rng.normal(0, 4)
@@ -279,8 +279,8 @@ def _sample_shot(seed: int, findings: Sequence[str]) -> _Shot:
     shot = _Shot(
         shift_x=float(rng.normal(0, 6)),
         shift_y=float(rng.normal(0, 7)),
-        rotation_deg=float(rng.normal(0, 1.3)),
-        exposure_mid=float(rng.uniform(146, 164)),
+        rotation_deg=float(np.clip(rng.normal(0, 1.8), -5, 5)),
+        exposure_mid=float(rng.uniform(142, 168)),
         exposure_width=float(rng.uniform(50, 60)),
         gamma=float(rng.uniform(0.9, 1.15)),
         noise=float(rng.uniform(0.004, 0.01)),
@@ -370,7 +370,9 @@ def _lung_fields(grid: _Grid, lungs: _Lungs) -> dict[int, dict[str, np.ndarray]]
         dome = lungs.dome_y(u, side)
         d_dome = dome - y
         above = (y > p.apex_y).astype(np.float32)
-        depth = p.lung_depth * (0.5 + 0.5 * np.sqrt(t)) * above
+        # deepest in the mid zones; breasts, domes and recesses overlie the bases
+        depth = p.lung_depth * (0.5 + 0.5 * np.sqrt(t)) * (1 - 0.12 * _smoothstep(t, 0.6, 1.0))
+        depth = depth * above
         lateral_profile = _root(d_lat / 38.0)
         medial_profile = _root(d_med / 24.0)
         air = depth * lateral_profile * medial_profile * _root(d_dome / 10.0)
@@ -589,13 +591,13 @@ def _body(grid: _Grid, p: _Patient) -> np.ndarray:
     neck = 0.55 * p.body_depth * _root(1 - (x / (52 * p.habitus)) ** 2)
     body = np.maximum(torso, neck)
     for side in (-1, 1):
-        centre = side * (torso_half + 48 * p.habitus + 0.12 * np.clip(y + 140, 0, None))
+        centre = side * (torso_half + 34 * p.habitus + 0.1 * np.clip(y + 140, 0, None))
         radius = 56 * p.habitus
         arm = 2 * radius * _root(1 - ((x - centre) / radius) ** 2) * _smoothstep(y, -200, -150)
-        arm = arm * (1 - 0.8 * _smoothstep(y, -40, 120))  # abducted arms leave the field
+        arm = arm * (1 - 0.7 * _smoothstep(y, 40, 200))  # the forearms leave the field
         deltoid = 80 * _root(1 - ((x - side * (torso_half + 40)) / 62) ** 2)
         deltoid = deltoid * _smoothstep(y, -215, -175) * (1 - _smoothstep(y, -130, -40))
-        body = body + np.maximum(arm * 0.8, deltoid)
+        body = body + np.maximum(arm * 1.3, deltoid)
         if p.breast > 0.05:
             body += _breast(grid, p, side)
         body += _pectoral(grid, p, side)
@@ -707,7 +709,7 @@ def _ribs(bone, grid, p: _Patient, lungs: _Lungs, side: int, shift: float, jitte
         + col(drop) * s_**2.2
         + 0.6 * col(drop) * s_**10
     )
-    inside = (u <= col(radius)).astype(np.float32)
+    inside = _smoothstep(col(radius) - u, 0.0, 8.0)  # the hoop turns away: a soft end
     hw = col(calibre) * (0.8 + 0.35 * s_)
     fade = _smoothstep(u, spine_u, spine_u + 8) * inside
     _draw_tubes(bone, grid, cols, u, posterior, hw, 1.7 * col(weight) * hw * fade, hollow=0.72)
@@ -776,16 +778,23 @@ def _clavicle(bone, grid, p: _Patient, side: int, shift: float) -> None:
 
 def _scapula(bone, grid, p: _Patient, side: int) -> None:
     """Scapula projected over the upper lateral chest: thin plate with a bright medial border."""
-    u = side * grid.x
-    y = grid.y
     top, bottom = -168.0, -168.0 + 160 * p.habitus
+    # only rows [top, bottom] and columns beyond the medial border can be non-zero
+    rows = np.nonzero((grid.y[:, 0] >= top) & (grid.y[:, 0] <= bottom))[0]
+    near = 0.7 * p.half_width[side] - 2.0
+    cols = np.nonzero(side * grid.x[0] >= near)[0]
+    if rows.size == 0 or cols.size == 0:
+        return
+    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    u = side * grid.x[:, window[1]]
+    y = grid.y[window[0]]
     s = np.clip((y - top) / (bottom - top), 0, 1)
     medial = p.half_width[side] * (0.8 + 0.16 * s - 0.1 * s * (1 - s))
     lateral = (p.half_width[side] + p.wall + 20) * (1 - s) + medial * s + 4
     inside = _smoothstep(u - medial, -1.5, 1.5) * _smoothstep(lateral - u, -1, 6)
     vertical = _smoothstep(y, top, top + 10) * _smoothstep(-y, -bottom, -bottom + 12)
     border = np.exp(-(((u - medial) / 3.0) ** 2))
-    bone += ((3.0 * inside + 3.5 * border * inside) * vertical).astype(np.float32)
+    bone[window] += ((3.0 * inside + 3.5 * border * inside) * vertical).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- heart
@@ -802,7 +811,7 @@ def _heart_geometry(p: _Patient, lungs: _Lungs, ctr: float) -> dict[str, float]:
     # centre-row chord of a rotated ellipse = 2ab / sqrt(b^2 cos^2 + a^2 sin^2)
     unit = 2 * aspect / math.sqrt(math.cos(angle) ** 2 + (aspect * math.sin(angle)) ** 2)
     scale = 1.0
-    for step in (4.0, 2.0, 1.0):  # the diaphragm hides the lower heart: rescale to fit
+    for step in (4.0, 2.0, 1.25):  # the diaphragm hides the lower heart: rescale to fit
         minor = scale * chord / unit
         geometry = {
             "cx": scale * chord / 5 + lungs.shift,  # about two thirds left of the midline
@@ -828,7 +837,7 @@ def _heart_chord(geometry: Mapping[str, float], x: np.ndarray, y: np.ndarray) ->
     q = (-dx * sin + dy * cos) / geometry["b"]
     ventricles = _root(1 - p * p - q * q)
     r2 = ((x - geometry["ra_x"]) ** 2 + (y - geometry["ra_y"]) ** 2) / geometry["ra_r"] ** 2
-    atrium = 0.6 * _root(1 - r2)
+    atrium = 0.5 * _root(1 - r2)
     return np.maximum(ventricles, atrium)
 
 
@@ -836,7 +845,8 @@ def _visible_heart_width(geometry: Mapping[str, float], lungs: _Lungs, step: flo
     """Widest row (mm) of the heart above the diaphragm, on a fine grid."""
     reach = geometry["a"] + geometry["ra_r"] + 2
     x = np.arange(geometry["cx"] - reach, geometry["cx"] + reach, step)[None, :]
-    y = np.arange(geometry["cy"] - reach, geometry["cy"] + reach, step)[:, None]
+    bottom = min(geometry["cy"] + reach, max(lungs.dome.values()) + 45.0)  # hidden below
+    y = np.arange(geometry["cy"] - reach, bottom, step)[:, None]
     dome = np.where(x < 0, lungs.dome_y(np.maximum(-x, 15), -1), lungs.dome_y(np.maximum(x, 15), 1))
     mask = (_heart_chord(geometry, x, y) > 0) & (y < dome)
     rows = mask.any(axis=1)
@@ -975,7 +985,7 @@ def _infiltration(grid, lungs: _Lungs, spec, side, rng, inside) -> np.ndarray:
     zone = np.exp(-(((u - cu) / extent) ** 2 + ((y - cy) / (extent * 1.2)) ** 2))
     patches = _noise_field(rng, grid, 7.0, cells=128)
     patches = np.clip((patches + 0.3) / 1.6, 0, 1)
-    return ((0.3 + 0.4 * sev) * zone * patches * inside).astype(np.float32)
+    return ((0.4 + 0.4 * sev) * zone * patches * inside).astype(np.float32)
 
 
 def _lesion_centre(lungs: _Lungs, spec, radius: float) -> tuple[float, float]:
@@ -1037,13 +1047,16 @@ def _pneumonia(grid, lungs: _Lungs, spec, rng, inside) -> tuple[np.ndarray, np.n
     horizontal = _smoothstep(u, med_f * width - 10, med_f * width + 10) * _smoothstep(
         -u, -lat_f * width - 15, -lat_f * width + 15
     )
-    texture = np.clip(0.85 + 0.12 * _noise_field(rng, grid, 6.0, cells=128), 0.6, 1)
+    texture = np.clip(0.9 + 0.08 * _noise_field(rng, grid, 6.0, cells=128), 0.7, 1)
     # ill-defined, lobulated margins, except a sharp fissure edge where the lobe has one
-    ragged = vertical * horizontal + 0.35 * _noise_field(rng, grid, 9.0, cells=128)
-    shape = _smoothstep(ragged, 0.3, 0.8)
+    base = vertical * horizontal  # noise shapes the margin only: no holes in the lobe
+    ragged = base + 0.5 * _noise_field(rng, grid, 9.0, cells=128) * (1 - base) ** 0.5
+    envelope = _smoothstep(y, top - 25, top) * _smoothstep(-y, -bottom - 25, -bottom)
+    envelope = envelope * _smoothstep(u, med_f * width - 25, med_f * width)
+    shape = _smoothstep(ragged, 0.3, 0.8) * envelope
     if sharp_top < 5:
         shape = shape * _smoothstep(y, top - sharp_top, top + sharp_top)
-    consolidation = (0.75 + 0.23 * sev) * shape * texture * inside
+    consolidation = (0.85 + 0.13 * sev) * shape * texture * inside
     hilum = (side * 0.33 * width, lungs.p.hilum_y + 8)
     lower = spec["lobe"] in ("RML", "RLL", "LLL")
     angles = [70, 40, 100] if lower else [-60, -100, -30]
@@ -1051,13 +1064,13 @@ def _pneumonia(grid, lungs: _Lungs, spec, rng, inside) -> tuple[np.ndarray, np.n
         rng,
         hilum,
         [a if side == 1 else 180 - a for a in angles],
-        3.0,
+        2.2,
         22.0,
         _Interior(lungs, 12),
         min_radius=0.8,
         spread=(12, 28),
     )
-    bronchi = _draw_segments(grid, segments, blur=0.5) * consolidation * 3.0
+    bronchi = _draw_segments(grid, segments, blur=0.5) * consolidation * 1.2
     return consolidation.astype(np.float32), bronchi.astype(np.float32)
 
 
@@ -1122,7 +1135,7 @@ def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float)
     )
     # the heart is a 3-D body in front of the lungs: its shadow thins toward its borders
     chord = heart_depth / patient.heart_depth
-    heart_fraction = 0.8 * (1 - (1 - chord) ** 2.5) * top_fade
+    heart_fraction = 0.72 * (1 - (1 - chord) ** 2.5) * top_fade
     vessel_air = 6.0 * patient.vessel_gain * vessels**0.8
     lung_air = np.clip(air * (1 - heart_fraction) - vessel_air, 0, None)
     lung_air = lung_air * (1 - opacity) + lucency
@@ -1196,7 +1209,7 @@ def _retro_air(grid: _Grid, p: _Patient, lungs: _Lungs) -> np.ndarray:
     )
     width = 0.5 * (lungs.medial(y, -1) + lungs.medial(y, 1)) + 6
     across = _smoothstep(np.abs(x - lungs.shift) - 8, 0, 14) * _smoothstep(width - np.abs(x), -6, 4)
-    return (0.3 * p.lung_depth * vertical * (0.75 + 0.25 * across)).astype(np.float32)
+    return (0.36 * p.lung_depth * vertical * (0.75 + 0.25 * across)).astype(np.float32)
 
 
 def _vessels(grid: _Grid, p: _Patient, lungs: _Lungs, rng) -> np.ndarray:
@@ -1345,12 +1358,12 @@ def _measure_ctr(heart: np.ndarray, lungs: np.ndarray) -> float:
     """Cardiothoracic ratio from masks: widest heart row over widest inner thorax row."""
 
     def widest(mask: np.ndarray) -> int:
-        cols = np.arange(mask.shape[1])
-        best = 0
-        for row in np.nonzero(mask.any(axis=1))[0]:
-            hits = cols[mask[row]]
-            best = max(best, int(hits[-1] - hits[0] + 1))
-        return best
+        rows = mask.any(axis=1)
+        if not rows.any():
+            return 0
+        first = np.argmax(mask[rows], axis=1)
+        last = mask.shape[1] - 1 - np.argmax(mask[rows][:, ::-1], axis=1)
+        return int(np.max(last - first + 1))
 
     thorax = widest(lungs)
     return widest(heart) / thorax if thorax else float("nan")
