@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 
 from medganlab.training import (
     GAN,
@@ -277,3 +277,55 @@ def test_two_input_conditional_networks_train_and_sample(tmp_path):
         not np.allclose(a, b.numpy()) for a, b in zip(before, g.trainable_weights, strict=True)
     )
     assert grid.grids and (tmp_path / "samples_epoch_001.png").is_file()
+
+
+def _multiscale_generator() -> keras.Model:
+    """[z, c] -> [8x8, 16x16] images: a two-output generator like 03's tree."""
+    z, c = keras.Input((LATENT,)), keras.Input((3,))
+    x = layers.Dense(8 * 8 * 4)(layers.Concatenate()([z, c]))
+    x = layers.Reshape((8, 8, 4))(x)
+    low = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)
+    high = layers.Conv2D(1, 3, padding="same", activation="tanh")(layers.UpSampling2D()(x))
+    return keras.Model([z, c], [low, high])
+
+
+def _generator_only_step(gan, real_images, labels):
+    """Train G alone towards the real images at both scales (enough to run the callbacks)."""
+    z = gan.sample_noise(ops.shape(real_images)[0])
+    small = ops.image.resize(real_images, (8, 8), interpolation="area")
+    with tf.GradientTape() as tape:
+        low, high = gan.generator([z, labels], training=True)
+        loss = ops.mean((low - small) ** 2) + ops.mean((high - real_images) ** 2)
+    grads = tape.gradient(loss, gan.generator.trainable_variables)
+    gan.g_optimizer.apply_gradients(zip(grads, gan.generator.trainable_variables, strict=True))
+    return {"g_loss": loss}
+
+
+def test_multi_output_generators_draw_the_chosen_output(tmp_path):
+    """SampleGrid and HealthMonitor draw one output of a multi-scale generator (output_index)."""
+    g = _multiscale_generator()
+    d = tiny_discriminator()
+    gan = GAN(g, d, latent_dim=LATENT, num_classes=3, train_step_fn=_generator_only_step)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    images = np.random.default_rng(0).uniform(-1, 1, (12, SIZE, SIZE, 1)).astype("float32")
+    labels = np.eye(3, dtype="float32")[np.arange(12) % 3]
+    top = SampleGrid(tmp_path / "top", num_samples=3, output_index=-1, ncols=3)
+    low = SampleGrid(tmp_path / "low", num_samples=3, output_index=0, ncols=3)
+    health = HealthMonitor(num_samples=4, output_index=-1, warmup_epochs=5)
+    gan.fit(images, labels, batch_size=6, epochs=1, verbose=0, callbacks=[top, low, health])
+    pad = 2
+    assert top.grids[-1].shape == (SIZE + 2 * pad, 3 * (SIZE + pad) + pad)
+    assert low.grids[-1].shape == (8 + 2 * pad, 3 * (8 + pad) + pad)
+    assert len(health.history) == 1 and np.isfinite(health.history[0])
+
+
+def test_multi_output_generator_without_output_index_is_a_clear_error(tmp_path):
+    gan = GAN(_multiscale_generator(), tiny_discriminator(), latent_dim=LATENT, num_classes=3)
+    grid = SampleGrid(tmp_path, num_samples=3)
+    grid.set_model(gan)
+    with pytest.raises(ValueError, match="output_index"):
+        grid.on_epoch_end(0)
+    bad = SampleGrid(tmp_path, num_samples=3, output_index=2)
+    bad.set_model(gan)
+    with pytest.raises(ValueError, match="2 outputs"):
+        bad.on_epoch_end(0)

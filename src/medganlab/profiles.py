@@ -28,6 +28,7 @@ __all__ = [
     "DcganConfig",
     "ConditionalGanConfig",
     "MultiscaleGanConfig",
+    "FddConfig",
 ]
 
 PROFILES = ("smoke", "cpu", "gpu")
@@ -131,19 +132,41 @@ class ConditionalGanConfig(DcganConfig):
 class MultiscaleGanConfig(_Config):
     """03_multiscale_attention_gan (SPEC §A): the paper's tree generator, LSGAN, tau, 1:5."""
 
-    image_size: int = 256  # the top scale; the tree has image_size/4, /2, /1
-    train_images: int = 100_000
+    image_size: int = 256  # the top scale; the tree draws image_size/4, /2 and /1
+    train_images: int = 100_000  # generated images; about half carry exactly one finding
     latent_dim: int = 100
     num_classes: int = 8
-    base_width: int = 64
+    generator_width: int = 64  # StackGAN-v2 GF_DIM: 16*w channels at 4x4, w at image_size/4
+    discriminator_width: int = 64  # StackGAN-v2 DF_DIM: first conv, doubling up to 8*w
     batch_size: int = 16
     epochs: int = 20
-    steps_per_epoch: int | None = None
+    steps_per_epoch: int | None = None  # None: one pass over the images
     learning_rate: float = 2e-5
     beta_1: float = 0.5
-    d_steps_per_g_step: int = 5
-    tau_step: float = 0.1
+    d_steps_per_g_step: int = 5  # G:D updates 1:5
+    tau_step: float = 0.1  # tau rises by tau_step every tau_every_epochs epochs (max 1)
     tau_every_epochs: int = 5
+    attention_pool: int = 2  # keys/values max-pooled 2x2 as in the official SAGAN code
+    learnable_gamma: bool = True  # tau gates a learnable gamma (starts at 1); False: tau replaces it
+    per_finding_samples: int = 8  # columns of the per-finding sample grid
+
+
+@dataclass(frozen=True)
+class FddConfig(_Config):
+    """04_evaluating_gans (SPEC FDD): Fréchet DenseNet Distance per finding, 02 vs 03."""
+
+    feature_size: int = 128  # DenseNet-121 input side; generated images are area-resized to it
+    feature_train_images: int = 20_000  # NIH-prevalence phantoms (80 % train, 20 % validation)
+    feature_epochs: int = 12
+    feature_batch: int = 32
+    feature_learning_rate: float = 1e-3
+    feature_train_backbone: bool = True  # False: train the head only (smoke: tracing is slow)
+    imagenet_weights: bool = False  # True needs the internet (3-channel input); never required
+    count_scale: float = 1.0  # x the paper's per-finding counts (Atelectasis 1000 ...)
+    min_per_finding: int = 200  # floor on the scaled counts
+    real_images: int = 9_500  # balanced single-finding phantoms: the real side (~n/9 per finding)
+    pca_components: int = 128  # FDD in the top principal axes of the real features (< min count)
+    bias_start: int = 50  # sample-size study: n = bias_start, 2x, 4x ... up to half the validation
 
 
 # Each assignment: its config class and the knobs that differ per profile.
@@ -254,18 +277,56 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
     "03_multiscale_attention_gan": (
         MultiscaleGanConfig,
         {
+            # smoke: 8/16/32 px, 2 steps; reuses 02's smoke images
             "smoke": dict(
                 image_size=32,
-                train_images=64,
-                base_width=8,
+                train_images=160,
+                generator_width=4,
+                discriminator_width=4,
                 batch_size=8,
                 epochs=1,
                 steps_per_epoch=2,
+                per_finding_samples=2,
             ),
+            # cpu: 16/32/64 px; ~1,850 single-finding images = ~115 steps per epoch, about
+            # 0.2 s per step on 2 cores (4.8 GFLOP) -> ~9 min of training, ~3 min of data
             "cpu": dict(
-                image_size=64, train_images=4000, base_width=16, epochs=20, steps_per_epoch=60
+                image_size=64,
+                train_images=4000,
+                generator_width=8,
+                discriminator_width=8,
+                epochs=20,
+                per_finding_samples=6,
             ),
-            "gpu": dict(),  # the paper: 256, 100k images, batch 16, 20 epochs
+            "gpu": dict(),  # the paper: 64/128/256, 100k images, batch 16, 20 epochs
+        },
+    ),
+    "04_evaluating_gans": (
+        FddConfig,
+        {
+            "smoke": dict(
+                feature_size=32,
+                feature_train_images=200,
+                feature_epochs=1,
+                feature_train_backbone=False,
+                count_scale=0.01,
+                min_per_finding=8,
+                real_images=120,
+                pca_components=4,
+                bias_start=8,
+            ),
+            # about 10 min on 2 busy cores, most of it training the DenseNet once (then cached)
+            "cpu": dict(
+                feature_size=48,
+                feature_train_images=3000,
+                feature_epochs=3,
+                count_scale=0.25,
+                min_per_finding=60,
+                real_images=2300,
+                pca_components=32,
+                bias_start=25,
+            ),
+            "gpu": dict(),  # the paper's counts; about 25 min on a T4 (DenseNet at 128 px)
         },
     ),
 }

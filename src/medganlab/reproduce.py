@@ -121,6 +121,7 @@ def reproduce(
     authoring.sync_sources(solutions)
     profile = active_profile()
     os.environ.setdefault("MEDGANLAB_PROFILE", profile)  # kernels inherit the same choice
+    os.environ.setdefault("MEDGANLAB_QUIET", "1")  # one line per epoch, no live progress bars
     runs = []
     for source in authoring.source_files(solutions):
         name = source.parent.name

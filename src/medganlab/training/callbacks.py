@@ -33,8 +33,11 @@ class ModeCollapseWarning(UserWarning):
 
 
 def default_verbose() -> int | str:
-    """``fit()`` verbosity: 2 (one line per epoch) under nbgrader or CI, else ``"auto"``."""
-    if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("CI"):
+    """``fit()`` verbosity: 2 (one line per epoch) under nbgrader, CI or ``MEDGANLAB_QUIET``
+    (headless runs such as ``make reproduce``), else ``"auto"`` (a live progress bar)."""
+    from medganlab.parallel import quiet
+
+    if quiet() or os.environ.get("CI"):
         return 2
     return "auto"
 
@@ -105,11 +108,37 @@ def _generator_inputs(
     return z, labels.astype("float32")
 
 
-def _generate(gan, z: np.ndarray, onehot: np.ndarray | None) -> np.ndarray:
+def _generate(
+    gan, z: np.ndarray, onehot: np.ndarray | None, output_index: int | None = None
+) -> np.ndarray:
+    """Samples of ``gan.generator``; ``output_index`` picks one output of a multi-output one.
+
+    Raises:
+        ValueError: the generator has several outputs and ``output_index`` is ``None``, or
+            ``output_index`` is out of range.
+    """
     from medganlab.training.gan import generator_inputs
 
     inputs = generator_inputs(gan.generator, keras.ops.convert_to_tensor(z), onehot)
     images = gan.generator(inputs, training=False)
+    if isinstance(images, (list, tuple)):
+        if output_index is None:
+            if len(images) != 1:
+                raise ValueError(
+                    f"the generator has {len(images)} outputs: pass output_index= to choose "
+                    "the one to draw (e.g. -1 for the top scale of a multi-scale generator)"
+                )
+            output_index = 0
+        if not -len(images) <= output_index < len(images):
+            raise ValueError(
+                f"output_index: expected an index into the generator's {len(images)} outputs, "
+                f"got {output_index}"
+            )
+        images = images[output_index]
+    elif output_index not in (None, 0, -1):
+        raise ValueError(
+            f"output_index: the generator has one output, got output_index={output_index}"
+        )
     return np.asarray(keras.ops.convert_to_numpy(images), dtype="float32")
 
 
@@ -129,6 +158,8 @@ class SampleGrid(keras.callbacks.Callback):
         every: save every this many epochs.
         seed: seed of the fixed noise.
         ncols: columns of the grid (default: square; one row per class with default labels).
+        output_index: which output of a multi-output generator to draw (e.g. ``-1``, the top
+            scale of a multi-scale generator); ``None`` for a single-output generator.
     """
 
     def __init__(
@@ -139,6 +170,7 @@ class SampleGrid(keras.callbacks.Callback):
         every: int = 1,
         seed: int = 0,
         ncols: int | None = None,
+        output_index: int | None = None,
     ):
         super().__init__()
         if num_samples < 1 or every < 1:
@@ -151,6 +183,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.every = every
         self.seed = seed
         self.ncols = ncols
+        self.output_index = output_index
         self.grids: list[np.ndarray] = []
         self.paths: list[Path] = []
         self._inputs = None
@@ -190,7 +223,7 @@ class SampleGrid(keras.callbacks.Callback):
         ncols = self.ncols
         if ncols is None and onehot is not None and self.labels is None:
             ncols = math.ceil(self.num_samples / self.model.num_classes)
-        grid = images_to_grid(_generate(self.model, z, onehot), ncols=ncols)
+        grid = images_to_grid(_generate(self.model, z, onehot, self.output_index), ncols=ncols)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / f"samples_epoch_{epoch + 1:03d}.png"
         _save_png(grid, path)
@@ -293,6 +326,8 @@ class HealthMonitor(keras.callbacks.Callback):
         seed: seed of the fixed noise.
         warmup_epochs: epochs measured but never warned about (an untrained generator's
             samples all look alike).
+        output_index: which output of a multi-output generator to measure (``None``: the
+            only output).
 
     Attributes:
         records: one dict per epoch (epoch, diversity, collapsed, D accuracies when logged).
@@ -307,6 +342,7 @@ class HealthMonitor(keras.callbacks.Callback):
         labels=None,
         seed: int = 1,
         warmup_epochs: int = 1,
+        output_index: int | None = None,
     ):
         super().__init__()
         if num_samples < 2:
@@ -321,6 +357,7 @@ class HealthMonitor(keras.callbacks.Callback):
         self.labels = labels
         self.seed = seed
         self.warmup_epochs = warmup_epochs
+        self.output_index = output_index
         self.records: list[dict] = []
         self._inputs = None
 
@@ -339,7 +376,7 @@ class HealthMonitor(keras.callbacks.Callback):
             self._inputs = _generator_inputs(
                 gan.latent_dim, gan.num_classes, self.num_samples, labels, self.seed
             )
-        samples = _generate(gan, *self._inputs)
+        samples = _generate(gan, *self._inputs, self.output_index)
         distance = mean_pairwise_distance(samples)
         scale = self.reference_scale or math.sqrt(np.prod(samples.shape[1:]))
         return distance / scale
