@@ -147,7 +147,8 @@ class MultiscaleGanConfig(_Config):
     tau_step: float = 0.1  # tau rises by tau_step every tau_every_epochs epochs (max 1)
     tau_every_epochs: int = 5
     attention_pool: int = 2  # keys/values max-pooled 2x2 as in the official SAGAN code
-    learnable_gamma: bool = True  # tau gates a learnable gamma (starts at 1); False: tau replaces it
+    # tau gates a learnable gamma (starts at 1); False: tau replaces it, as the paper reads
+    learnable_gamma: bool = True
     per_finding_samples: int = 8  # columns of the per-finding sample grid
 
 
