@@ -316,7 +316,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 pca_components=4,
                 bias_start=8,
             ),
-            # about 10 min on 2 busy cores, most of it training the DenseNet once (then cached)
+            # ~12 min first run on 2 busy cores (DenseNet 6, phantoms 4; both cached), rerun ~1 min
             "cpu": dict(
                 feature_size=48,
                 feature_train_images=3000,
@@ -327,7 +327,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 pca_components=32,
                 bias_start=25,
             ),
-            "gpu": dict(),  # the paper's counts; about 25 min on a T4 (DenseNet at 128 px)
+            "gpu": dict(),  # the paper's counts; about 40 min on a T4 (estimate, not measured)
         },
     ),
 }
