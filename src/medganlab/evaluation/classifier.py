@@ -28,7 +28,9 @@ def build_finding_classifier(image_size: int, num_classes: int = 8, width: int =
     x, filters = image, width
     while x.shape[1] > 4:
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        # momentum 0.9: with Keras' default 0.99 the moving statistics lag far behind a short
+        # training run, and evaluation-mode predictions fall to chance.
+        x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D()(x)
         filters = min(filters * 2, 8 * width)
@@ -79,7 +81,7 @@ def reference_classifier(
     from medganlab.paths import artifacts_dir
 
     findings = tuple(cxr_phantom.FINDINGS)
-    folder = artifacts_dir() / f"finding_classifier_s{image_size}_n{n_images}_e{epochs}_seed{seed}"
+    folder = artifacts_dir() / f"finding_classifier_v2_s{image_size}_n{n_images}_e{epochs}_seed{seed}"
     if (folder / "model.keras").is_file() and not retrain:
         return keras.saving.load_model(folder / "model.keras"), json.loads(
             (folder / "info.json").read_text()
