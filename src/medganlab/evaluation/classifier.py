@@ -81,7 +81,9 @@ def reference_classifier(
     from medganlab.paths import artifacts_dir
 
     findings = tuple(cxr_phantom.FINDINGS)
-    folder = artifacts_dir() / f"finding_classifier_v2_s{image_size}_n{n_images}_e{epochs}_seed{seed}"
+    folder = (
+        artifacts_dir() / f"finding_classifier_v2_s{image_size}_n{n_images}_e{epochs}_seed{seed}"
+    )
     if (folder / "model.keras").is_file() and not retrain:
         return keras.saving.load_model(folder / "model.keras"), json.loads(
             (folder / "info.json").read_text()
