@@ -451,12 +451,15 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   findings, by about 0.4 % (FDD ≈ 0.030–0.035 in 4 axes, n = 8–10), while two *real*
 #   samples of n = 8 already differ by 0.0004: the "8 of 8" is noise. It proves only that the
 #   pipeline runs.
-# - `cpu` (DenseNet at 48 px, a quarter of the paper's counts, 32 axes): at the time of
-#   writing only the multi-scale GAN's `cpu` artifact existed, so the cDCGAN column was
-#   skipped and no winner can be named. The multi-scale GAN scored FDD 244 (Pneumothorax) to
-#   574 (Mass), pooled FID 218 (259 in 1024 dims), against a real-vs-real value of 17 at
-#   n = 200: its images are still far from real at this scale. Run notebook 02 in `cpu` and
-#   rerun this notebook to fill the table (`build/tables/04_fdd_cpu.csv`).
+# - `cpu` (DenseNet at 48 px, a quarter of the paper's counts, 32 axes; both generators
+#   trained about 10 minutes on 2 CPU cores): the multi-scale GAN is lower (better) on 4 of 8
+#   findings — Effusion (285 vs 430), Mass (574 vs 743), Pneumonia (267 vs 375) and
+#   Pneumothorax (244 vs 508) — and the cDCGAN on the other 4 — Atelectasis (497 vs 558),
+#   Cardiomegaly (359 vs 374), Infiltration (120 vs 387), Nodule (365 vs 443). Pooled FID:
+#   cDCGAN 315, multi-scale GAN 218. Real-vs-real at n = 200 is about 17: both generators are
+#   still far from real, and gaps such as Cardiomegaly's 15 are within what a rerun moves.
+#   Nodule's column means little: the feature network barely sees 3-cm nodules at 48 px
+#   (AUC 0.54).
 #
 # The paper's Table 1 has the multi-scale GAN ahead on 6 of 8 findings (not Effusion, not
 # Pneumonia). Read it with the bias curve in mind: its values are about 1e-5 to 1e-4 (its
