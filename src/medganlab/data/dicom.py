@@ -33,7 +33,11 @@ _SPACING_TOLERANCE = 0.05  # relative tolerance on slice spacing
 _PROJECTION_MODALITIES = {"DX", "CR", "MG"}
 
 
-def _uid(*parts: object) -> str:
+IMPLEMENTATION_CLASS_UID = "1.2.826.0.1.3680043.8.498.1"
+IMPLEMENTATION_VERSION_NAME = "MEDGANLAB_0_1"
+
+
+def deterministic_uid(*parts: object) -> str:
     """A DICOM UID under the 2.25 (UUID) root derived from a hash of ``parts``.
 
     pydicom's ``generate_uid(prefix=None)`` ignores its entropy sources and is random, so
@@ -41,6 +45,24 @@ def _uid(*parts: object) -> str:
     """
     digest = hashlib.sha256("/".join(str(part) for part in parts).encode()).digest()
     return f"2.25.{uuid.UUID(bytes=digest[:16]).int}"
+
+
+_uid = deterministic_uid
+
+
+def file_meta(sop_class_uid: str, sop_instance_uid: str) -> Any:
+    """The file meta information (a ``FileMetaDataset``) of an explicit-VR little-endian
+    file written by the course."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class_uid
+    meta.MediaStorageSOPInstanceUID = sop_instance_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
 
 
 def write_ct_series(
@@ -67,8 +89,7 @@ def write_ct_series(
     Returns:
         The written paths, in slice order.
     """
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian
+    from pydicom.dataset import Dataset
 
     volume = np.asarray(hu_volume)
     if volume.ndim != 3:
@@ -87,12 +108,7 @@ def write_ct_series(
     paths = []
     for index in range(slices):
         sop = _uid(uid_seed, "sop", index)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = sop
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        meta.ImplementationClassUID = "1.2.826.0.1.3680043.8.498.1"
-        meta.ImplementationVersionName = "MEDGANLAB_0_1"
+        meta = file_meta(CT_IMAGE_STORAGE, sop)
         ds = Dataset()
         ds.file_meta = meta
         ds.SpecificCharacterSet = "ISO_IR 100"

@@ -10,12 +10,12 @@ always bright, and applies the modality rescale. Course use: assignment 00 (DICO
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from medganlab.data.dicom import deterministic_uid, file_meta
 
 __all__ = [
     "DX_PRESENTATION_STORAGE",
@@ -35,10 +35,7 @@ STUDY_DATE = "20260101"
 STUDY_TIME = "120000"
 
 
-def _uid(*parts: object) -> str:
-    """Deterministic UID under the 2.25 (UUID) root from a hash of ``parts``."""
-    digest = hashlib.sha256("/".join(str(part) for part in parts).encode()).digest()
-    return f"2.25.{uuid.UUID(bytes=digest[:16]).int}"
+_uid = deterministic_uid
 
 
 def write_dx(
@@ -66,8 +63,6 @@ def write_dx(
         ``path``.
     """
     import pydicom
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian
 
     image = np.asarray(image)
     if image.ndim != 2 or image.dtype not in (np.uint8, np.uint16):
@@ -78,12 +73,7 @@ def write_dx(
         raise ValueError(f"pixel_spacing_mm must be > 0, got {pixel_spacing_mm}")
     bits = 8 if image.dtype == np.uint8 else 16
     sop_uid = _uid("dx-sop", uid_seed)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DX_PRESENTATION_STORAGE
-    meta.MediaStorageSOPInstanceUID = sop_uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = "2.25.1946211871122411932736455101539417387"
-    meta.ImplementationVersionName = "MEDGANLAB_1"
+    meta = file_meta(DX_PRESENTATION_STORAGE, sop_uid)
     ds = pydicom.Dataset()
     ds.file_meta = meta
     ds.SOPClassUID = DX_PRESENTATION_STORAGE
