@@ -28,7 +28,7 @@
 # - how healthy training and mode collapse look in samples and curves.
 #
 # **What you'll need**: notebook 00 (Keras `fit()`, windows and the `[-1, 1]` range).
-# Training runs in seconds (`smoke`), about 10 minutes (`cpu`) or 15 minutes on a T4 (`gpu`,
+# Training runs in seconds (`smoke`), about 12 minutes (`cpu`, 2 cores) or 15 minutes on a T4 (`gpu`,
 # 128x128 images, 25 epochs).
 
 # %% [markdown]
