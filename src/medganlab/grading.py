@@ -236,11 +236,8 @@ def autograde_submission(
                             "needs_manual_grade": bool(grade.needs_manual_grade),
                         }
                     )
-        for cell in result.cells:
-            result.max_score += cell["max_score"]
-            result.score += cell["score"]
-            if not cell["needs_manual_grade"] or cell["auto_score"] is not None:
-                pass
+        result.max_score = sum(c["max_score"] for c in result.cells)
+        result.score = sum(c["score"] for c in result.cells)
         result.auto_max_score = sum(
             c["max_score"] for c in result.cells if c["auto_score"] is not None
         )

@@ -105,6 +105,37 @@ def quiet_tensorflow_logs() -> None:
     warnings.filterwarnings("ignore", module="keras.src.trainers")
 
 
+def describe_runtime(
+    seed: int = 42, precision: str | None = None, profile: str | None = None
+) -> RuntimeInfo:
+    """Return what :func:`setup` would choose, without seeding or changing the policy."""
+    quiet_tensorflow_logs()
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    chosen, reason = choose_precision(
+        gpu=bool(gpus),
+        cpu_bf16=cpu_has_native_bf16(),
+        override=precision or os.environ.get("MEDGANLAB_PRECISION") or None,
+    )
+    return RuntimeInfo(
+        profile=profile or active_profile(gpu=bool(gpus)),
+        seed=seed,
+        device="GPU" if gpus else "CPU",
+        gpus=tuple(g.name for g in gpus),
+        precision=chosen,
+        precision_reason=reason,
+        jit_compile=bool(gpus),
+        versions={
+            "medganlab": __version__,
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
+    )
+
+
 def setup(
     seed: int = 42,
     precision: str | None = None,
@@ -123,68 +154,18 @@ def setup(
         profile: the run profile to report (default: the active one).
         verbose: print the summary lines.
     """
-    quiet_tensorflow_logs()
+    info = describe_runtime(seed=seed, precision=precision, profile=profile)
     import keras
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
+    for gpu in tf.config.list_physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:  # already initialised: growth must be set before first use
             pass
     keras.utils.set_random_seed(seed)
-    chosen, reason = choose_precision(
-        gpu=bool(gpus),
-        cpu_bf16=cpu_has_native_bf16(),
-        override=precision or os.environ.get("MEDGANLAB_PRECISION") or None,
-    )
-    keras.mixed_precision.set_dtype_policy(chosen)
-    info = RuntimeInfo(
-        profile=profile or active_profile(gpu=bool(gpus)),
-        seed=seed,
-        device="GPU" if gpus else "CPU",
-        gpus=tuple(g.name for g in gpus),
-        precision=chosen,
-        precision_reason=reason,
-        jit_compile=bool(gpus),
-        versions={
-            "medganlab": __version__,
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
-    )
+    keras.mixed_precision.set_dtype_policy(info.precision)
     if verbose:
         print("\n".join(info.lines()), file=sys.stdout)
     return info
-
-
-def describe_runtime() -> RuntimeInfo:
-    """Return what :func:`setup` would choose, without seeding or changing the policy."""
-    quiet_tensorflow_logs()
-    import keras
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    chosen, reason = choose_precision(
-        gpu=bool(gpus),
-        cpu_bf16=cpu_has_native_bf16(),
-        override=os.environ.get("MEDGANLAB_PRECISION") or None,
-    )
-    return RuntimeInfo(
-        profile=active_profile(gpu=bool(gpus)),
-        seed=42,
-        device="GPU" if gpus else "CPU",
-        gpus=tuple(g.name for g in gpus),
-        precision=chosen,
-        precision_reason=reason,
-        jit_compile=bool(gpus),
-        versions={
-            "medganlab": __version__,
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
-    )
