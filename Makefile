@@ -1,5 +1,6 @@
 # MedGAN Lab — every target installs what it needs first (`make setup` is idempotent).
-#   make test        what CI runs: lint, release sync, grading loop, package tests, nbval
+#   make test        what CI runs: lint, release sync, nbval (float32/auto and float16+XLA),
+#                    grading loop (auto and bf16), GPU-path and package tests
 #   make reproduce   run the course end to end; report in build/report/index.html
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,7 +13,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 PYTEST_WORKERS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help setup lab test test-unit test-notebooks lint format release check-release \
+.PHONY: help setup lab test test-unit test-notebooks test-gpu-path lint format release check-release \
         reproduce artifacts bench data grade clean
 
 help:
@@ -56,9 +57,14 @@ test-notebooks: setup
 	MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env \
 	  -p no:cacheprovider solutions
 
+# The GPU code path on a CPU: every solution under mixed_float16 (loss scaling) with XLA on.
+test-gpu-path: setup
+	MEDGANLAB_PROFILE=smoke MEDGANLAB_PRECISION=mixed_float16 MEDGANLAB_XLA=1 \
+	  $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider solutions
+
 # nbval first: running the solutions in order also exports the smoke artifacts that later
 # assignments load (as `make artifacts` does for a chosen profile).
-test: setup lint check-release test-notebooks test-unit
+test: setup lint check-release test-notebooks test-gpu-path test-unit
 	@echo "make test: all checks passed"
 
 # Reference generators for later assignments: run the GAN solutions in the active profile.

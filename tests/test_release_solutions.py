@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medganlab.grading import Course, autograde_submission, lint_source_notebook, validate
+from medganlab.grading import Course, autograde_submission, lint_source_notebook
 
 from conftest import REPO
 
@@ -14,20 +14,26 @@ ASSIGNMENTS = COURSE.assignments()
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_passes_every_test_hidden_ones_included(assignment, smoke_env):
-    result = validate(COURSE.source_notebook(assignment))
-    assert result == {}, f"{assignment}: the solution fails its own tests: {result}"
+# The machine's own choice (float32, or bf16 on a CPU with native bf16), and bf16 forced:
+# whether main lands must not depend on the CI machine's CPU flags. (Float16 + XLA runs in
+# `make test-gpu-path`, through nbval.)
+PRECISIONS = ["auto", "mixed_bfloat16"]
 
 
+@pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_autogrades_to_full_marks(assignment, smoke_env):
+def test_solution_autogrades_to_full_marks(assignment, precision, smoke_env, monkeypatch):
+    """Every autograded cell, hidden tests included, gets its points."""
+    if precision == "auto":
+        monkeypatch.delenv("MEDGANLAB_PRECISION", raising=False)
+    else:
+        monkeypatch.setenv("MEDGANLAB_PRECISION", precision)
     result = autograde_submission(COURSE, assignment, COURSE.source_notebook(assignment))
     assert result.error is None, result.error
     auto = [c for c in result.cells if not c["needs_manual_grade"]]
     assert auto, f"{assignment}: no autograded cells"
     short = [c for c in auto if c["auto_score"] != c["max_score"]]
-    assert not short, f"{assignment}: solution loses marks on {short}"
+    assert not short, f"{assignment} ({precision}): solution loses marks on {short}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

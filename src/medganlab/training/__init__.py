@@ -15,9 +15,12 @@ from medganlab.training.callbacks import (
 )
 from medganlab.training.checkpoints import GanCheckpoint, fit_gan, restore_latest
 from medganlab.training.gan import GAN, reference_train_step, tile_labels
+from medganlab.training.updates import apply_gradients, loss_scale_factor
 
 __all__ = [
     "GAN",
+    "apply_gradients",
+    "loss_scale_factor",
     "reference_train_step",
     "tile_labels",
     "SampleGrid",

@@ -193,6 +193,13 @@ def load_generator(
 
 
 def _from_saved_model(path: Path, meta: dict[str, Any]) -> keras.Model:
-    inputs = keras.Input((meta["latent_dim"] + (meta.get("num_classes") or 0),))
-    layer = keras.layers.TFSMLayer(str(path), call_endpoint="serve", name="saved_generator")
+    """Wrap a SavedModel export; its signature is float32 whatever the active dtype policy.
+
+    Under ``mixed_float16``/``mixed_bfloat16`` a Keras input and layer would otherwise be cast
+    to the compute dtype and fail to bind to the float32 signature.
+    """
+    inputs = keras.Input((meta["latent_dim"] + (meta.get("num_classes") or 0),), dtype="float32")
+    layer = keras.layers.TFSMLayer(
+        str(path), call_endpoint="serve", name="saved_generator", dtype="float32"
+    )
     return keras.Model(inputs, layer(inputs), name=f"{meta.get('name', 'generator')}_savedmodel")

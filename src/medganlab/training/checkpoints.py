@@ -39,12 +39,6 @@ __all__ = ["GanCheckpoint", "restore_latest", "fit_gan"]
 _PREFIX = "ckpt"
 
 
-def _build_optimizer(optimizer: keras.optimizers.Optimizer, model: keras.Model) -> None:
-    """Create the optimiser's slot variables now, so a checkpoint can restore into them."""
-    if not optimizer.built:
-        optimizer.build(model.trainable_variables)
-
-
 class _State:
     """The ``tf.train.Checkpoint`` of a GAN plus its position counters."""
 
@@ -53,8 +47,7 @@ class _State:
             raise ValueError(f"expected a medganlab GAN, got {type(gan).__name__}")
         if gan.g_optimizer is None or gan.d_optimizer is None:
             raise ValueError("compile the GAN (g_optimizer, d_optimizer) before checkpointing it")
-        _build_optimizer(gan.g_optimizer, gan.generator)
-        _build_optimizer(gan.d_optimizer, gan.discriminator)
+        gan.build_optimizers()
         self.gan = gan
         self.directory = Path(directory).expanduser()
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")

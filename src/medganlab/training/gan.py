@@ -24,6 +24,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from medganlab.runtime import jit_compile_default
+from medganlab.training.updates import apply_gradients
+
 __all__ = [
     "GAN",
     "TrainStepFn",
@@ -120,9 +123,7 @@ def reference_train_step(gan: GAN, real_images, labels=None) -> dict:
         d_loss = _bce(ops.ones_like(real_scores), real_scores, from_logits) + _bce(
             ops.zeros_like(fake_scores), fake_scores, from_logits
         )
-        scaled = gan.d_optimizer.scale_loss(d_loss)
-    grads = tape.gradient(scaled, gan.discriminator.trainable_variables)
-    gan.d_optimizer.apply_gradients(zip(grads, gan.discriminator.trainable_variables, strict=True))
+    apply_gradients(gan.d_optimizer, tape, d_loss, gan.discriminator.trainable_variables)
 
     with tf.GradientTape() as tape:
         fakes = ops.cast(generate(training=True), "float32")
@@ -130,9 +131,7 @@ def reference_train_step(gan: GAN, real_images, labels=None) -> dict:
         scores = ops.cast(discriminate(both, True), "float32")
         scores = ops.reshape(scores, (2 * batch, -1))[batch:]
         g_loss = _bce(ops.ones_like(scores), scores, from_logits)  # non-saturating
-        scaled = gan.g_optimizer.scale_loss(g_loss)
-    grads = tape.gradient(scaled, gan.generator.trainable_variables)
-    gan.g_optimizer.apply_gradients(zip(grads, gan.generator.trainable_variables, strict=True))
+    apply_gradients(gan.g_optimizer, tape, g_loss, gan.generator.trainable_variables)
 
     return {
         "d_loss": d_loss,
@@ -206,7 +205,8 @@ class GAN(keras.Model):
             g_optimizer: the generator's optimiser.
             d_optimizer: the discriminator's optimiser.
             from_logits: whether the discriminator outputs logits (used by the reference step).
-            **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``).
+            **kwargs: passed to ``keras.Model.compile``; ``jit_compile`` defaults to what
+            :func:`medganlab.setup` decided (XLA on a GPU, or ``MEDGANLAB_XLA=1``).
         """
         for label, opt in (("g_optimizer", g_optimizer), ("d_optimizer", d_optimizer)):
             if not isinstance(opt, keras.optimizers.Optimizer):
@@ -220,16 +220,31 @@ class GAN(keras.Model):
                 g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
             if not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
                 d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
-        kwargs.setdefault("jit_compile", False)
+        kwargs.setdefault("jit_compile", jit_compile_default())
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
         self.from_logits = from_logits
 
+    def build_optimizers(self) -> None:
+        """Create both optimisers' variables now (before tracing, under the active strategy).
+
+        A ``LossScaleOptimizer`` traced before it is built would bake its initial scale into
+        the step; checkpoints also need the slots to exist before they restore into them.
+        """
+        for optimizer, network in (
+            (self.g_optimizer, self.generator),
+            (self.d_optimizer, self.discriminator),
+        ):
+            if optimizer is not None and not optimizer.built:
+                with tf.distribute.get_strategy().scope():
+                    optimizer.build(network.trainable_variables)
+
     def fit(self, x=None, *args, **kwargs):
         """``keras.Model.fit``; a ``tf.data.Dataset`` keeps its own order (no shuffle warning)."""
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)
+        self.build_optimizers()
         return super().fit(x, *args, **kwargs)
 
     @property
@@ -242,10 +257,23 @@ class GAN(keras.Model):
         return self.generator(inputs, training=training)
 
     def sample_noise(self, batch_size) -> Any:
-        """Normal noise ``(batch_size, latent_dim)`` from the model's seeded generator."""
-        return keras.random.normal(
-            (batch_size, self.latent_dim), dtype="float32", seed=self.seed_generator
+        """Normal noise ``(batch_size, latent_dim)`` from the model's seeded generator.
+
+        Under a ``tf.distribute`` strategy with N replicas each replica draws the noise of the
+        global batch (N x ``batch_size``) and keeps its own slice, so replicas never share
+        noise vectors and the run matches a one-device run with the global batch.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if context is None or replicas == 1:
+            return keras.random.normal(
+                (batch_size, self.latent_dim), dtype="float32", seed=self.seed_generator
+            )
+        noise = keras.random.normal(
+            (batch_size * replicas, self.latent_dim), dtype="float32", seed=self.seed_generator
         )
+        start = context.replica_id_in_sync_group * batch_size
+        return noise[start : start + batch_size]
 
     def one_hot(self, labels):
         """Return float32 one-hot labels from integer or one-hot ``labels``.

@@ -1,0 +1,87 @@
+"""``apply_gradients``: one optimiser update from a tape and a loss, right on every device.
+
+A custom train step (what students write in 01–03) computes a loss under a
+``tf.GradientTape`` and applies its gradients. Three things make that step silently wrong on
+a GPU, and this helper handles all of them in one place::
+
+    with tf.GradientTape() as tape:
+        d_loss = discriminator_loss(real_logits, fake_logits)
+    apply_gradients(gan.d_optimizer, tape, d_loss, gan.discriminator.trainable_variables)
+
+- **Loss scaling** (``mixed_float16``): ``GAN.compile`` wraps the optimisers in
+  ``keras.optimizers.LossScaleOptimizer``, whose ``apply_gradients`` *divides* the gradients
+  by the loss scale (2^15 at the start). The gradients must therefore be taken of the scaled
+  loss; this helper multiplies the upstream gradient by the scale (``output_gradients``), so
+  it works after the ``with`` block too. Without it a float16 step moves the weights ~32,768
+  times too little.
+- **Several replicas** (``tf.distribute.MirroredStrategy``): each replica sees ``1/N`` of the
+  global batch and the optimiser *sums* the replicas' gradients, so each replica's loss is
+  divided by ``N`` to get the gradient of the global mean.
+- **Float32 losses**: a loss computed in bfloat16/float16 is cast to float32 first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+__all__ = ["apply_gradients", "loss_scale_factor"]
+
+
+def loss_scale_factor(optimizer: keras.optimizers.Optimizer) -> Any:
+    """The factor by which a replica's loss is multiplied before taking gradients.
+
+    ``loss scale / replicas``: the loss scale of a ``LossScaleOptimizer`` (1 otherwise),
+    divided by the number of replicas of the active ``tf.distribute`` strategy.
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return optimizer.scale_loss(tf.constant(1.0 / replicas, dtype="float32"))
+
+
+def apply_gradients(
+    optimizer: keras.optimizers.Optimizer,
+    tape: tf.GradientTape,
+    loss,
+    variables: Sequence[Any],
+) -> list[Any]:
+    """Apply the gradients of ``loss`` with respect to ``variables`` with ``optimizer``.
+
+    Args:
+        optimizer: the network's optimiser (e.g. ``gan.d_optimizer``).
+        tape: the ``tf.GradientTape`` under which ``loss`` was computed.
+        loss: a scalar loss (any float dtype; the mean over this replica's batch).
+        variables: the variables to update (e.g. ``gan.discriminator.trainable_variables``).
+
+    Returns:
+        The gradients as applied (scaled by :func:`loss_scale_factor`; the optimiser unscales).
+
+    Raises:
+        ValueError: ``loss`` is not a scalar, or no variable receives a gradient (the loss
+            was computed outside the tape, or does not depend on these variables).
+    """
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ValueError(
+            f"apply_gradients: expected a keras optimizer first, got {type(optimizer).__name__}"
+        )
+    loss = tf.cast(loss, "float32")
+    if loss.shape.rank != 0:
+        raise ValueError(
+            f"apply_gradients: expected a scalar loss (reduce it with a mean), got shape "
+            f"{loss.shape}"
+        )
+    variables = list(variables)
+    factor = tf.cast(loss_scale_factor(optimizer), "float32")
+    grads = tape.gradient(loss, variables, output_gradients=factor)
+    if all(g is None for g in grads):
+        raise ValueError(
+            "apply_gradients: no gradient reaches these variables. Compute the loss inside "
+            "`with tf.GradientTape() as tape:` from the outputs of the network you update "
+            "(called with training=True)."
+        )
+    optimizer.apply_gradients(
+        [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
+    )
+    return grads
