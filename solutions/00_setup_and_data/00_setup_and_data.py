@@ -4,8 +4,8 @@
 # Check that your environment works, warm up with Keras, and turn the stored numbers of a
 # real DICOM CT slice into Hounsfield units and a displayable window.
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/medganlab/medganlab/blob/main/notebooks/00_setup_and_data/00_setup_and_data.ipynb)
-# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({{ colab_url }})
+# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
 # **What you'll do** (about 100 minutes)
@@ -43,7 +43,7 @@
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install --quiet "medganlab @ git+https://github.com/medganlab/medganlab@main"
+    # %pip install --quiet "medganlab @ git+{{ repository_url }}@{{ course_ref }}"
     pass
 
 # %% [markdown]

@@ -4,8 +4,8 @@
 # Build the deep convolutional GAN of Radford et al. (2015) — the baseline of the chest X-ray
 # GAN paper — and train it on phantom chest radiographs.
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/medganlab/medganlab/blob/main/notebooks/01_dcgan/01_dcgan.ipynb)
-# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({{ colab_url }})
+# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
 # **What you'll do** (about 100 minutes)
@@ -38,7 +38,7 @@
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install --quiet "medganlab @ git+https://github.com/medganlab/medganlab@main"
+    # %pip install --quiet "medganlab @ git+{{ repository_url }}@{{ course_ref }}"
     pass
 
 # %%
@@ -58,6 +58,7 @@ from medganlab.training import (
     HealthMonitor,
     LossHistory,
     SampleGrid,
+    apply_gradients,
     export_generator,
     fit_gan,
 )
@@ -211,10 +212,19 @@ assert sum(isinstance(l, layers.BatchNormalization) for l in d.layers) == 2, \
 # When D cannot tell real from fake it outputs probability ½ everywhere, so
 # `L_D = 2·log 2 ≈ 1.386` and `L_G = log 2 ≈ 0.693`: the reference lines of the loss plot.
 #
+# Write both with the given `bce(labels, logits)`: the mean over the batch of
+# `keras.losses.binary_crossentropy`, the *function*. (The class
+# `keras.losses.BinaryCrossentropy` would also work on one device, but when several GPUs train
+# together it divides its result by their number, and `apply_gradients` below already does.)
+#
 # ### Exercise 3
 
 # %% solution grade_id="losses"
-bce = keras.losses.BinaryCrossentropy(from_logits=True)
+def bce(labels, logits):
+    """Mean binary cross-entropy of logits against labels, in float32 (given)."""
+    logits = tf.cast(logits, "float32")
+    return tf.reduce_mean(keras.losses.binary_crossentropy(labels, logits, from_logits=True))
+
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -253,11 +263,11 @@ assert np.isclose(float(generator_loss(fake)), np.mean(softplus(-np.array([-1.0,
 #
 # 1. **Discriminator.** Generate fakes from `gan.sample_noise(batch_size)`. Under a
 #    `tf.GradientTape`, score reals and fakes with **one** discriminator call on
-#    `tf.concat([real, fake])` (`training=True`), split the logits, compute `L_D`, and apply
-#    its gradients with `gan.d_optimizer`.
+#    `tf.concat([real, fake])` (`training=True`), split the logits, compute `L_D`, then
+#    `apply_gradients(gan.d_optimizer, tape, d_loss, gan.discriminator.trainable_variables)`.
 # 2. **Generator.** Under a second tape, generate fresh fakes, score them with the *updated*
 #    discriminator (again one call on the concatenated batch), compute `L_G`, and apply its
-#    gradients with `gan.g_optimizer`.
+#    gradients the same way with `gan.g_optimizer` and the generator's variables.
 # 3. Return a dict of numbers to track: `d_loss`, `g_loss`, and the discriminator's accuracy
 #    on reals (`d_real_accuracy`: share of real logits > 0) and on fakes (`d_fake_accuracy`).
 #
@@ -266,7 +276,20 @@ assert np.isclose(float(generator_loss(fake)), np.mean(softplus(-np.array([-1.0,
 # Why D first, then G? On this data, updating both from the same forward pass let D win at
 # once and the generator collapse to a single image (try it: the health monitor warns).
 #
-# The course's `GAN` model calls your function from Keras `fit()`.
+# **`apply_gradients` (from `medganlab.training`)** takes the gradients of the loss from the
+# tape and hands them to the optimiser. Use it instead of `tape.gradient` +
+# `optimizer.apply_gradients`: on a GPU the course trains in `mixed_float16`, where the
+# optimiser divides every gradient by a *loss scale* (2¹⁵ at the start) that protects small
+# float16 gradients from rounding to zero, so the loss must be multiplied by that scale first.
+# Forget it and the GAN learns 32,768 times too slowly, with no error. With several GPUs it
+# also divides each GPU's loss by their number, because the optimiser adds their gradients.
+#
+# **Graph mode.** The course's `GAN` model calls your function from Keras `fit()`, which
+# compiles it into a TensorFlow graph (`tf.function`): the tensors have no values yet, so
+# `.numpy()`, `float(...)` and Python `if` on a tensor fail there. Use `tf.` operations only.
+# The test below runs your step the same way. **Float32 logits.** The discriminator's last
+# layer has `dtype="float32"`: under mixed precision the losses are then computed in float32,
+# where `log(1 + e^-x)` does not overflow or round away.
 #
 # ### Exercise 4
 
@@ -280,14 +303,12 @@ def train_step(gan, real_images, labels=None):
         logits = gan.discriminator(tf.concat([real_images, fake_images], axis=0), training=True)
         real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
         d_loss = discriminator_loss(real_logits, fake_logits)
-    grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
-    gan.d_optimizer.apply_gradients(zip(grads, gan.discriminator.trainable_variables))
+    apply_gradients(gan.d_optimizer, tape, d_loss, gan.discriminator.trainable_variables)
     with tf.GradientTape() as tape:
         fake_images = gan.generator(gan.sample_noise(batch_size), training=True)
         logits = gan.discriminator(tf.concat([real_images, fake_images], axis=0), training=True)
         g_loss = generator_loss(logits[batch_size:])
-    grads = tape.gradient(g_loss, gan.generator.trainable_variables)
-    gan.g_optimizer.apply_gradients(zip(grads, gan.generator.trainable_variables))
+    apply_gradients(gan.g_optimizer, tape, g_loss, gan.generator.trainable_variables)
     return {
         "d_loss": d_loss,
         "g_loss": g_loss,

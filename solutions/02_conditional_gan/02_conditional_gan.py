@@ -4,8 +4,8 @@
 # Tell the generator *which* finding to draw: condition a DCGAN on a one-hot label, train it
 # on single-finding chest radiographs, and measure per finding whether it obeys.
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/medganlab/medganlab/blob/main/notebooks/02_conditional_gan/02_conditional_gan.ipynb)
-# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({{ colab_url }})
+# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
 # **What you'll do** (about 100 minutes)
@@ -36,7 +36,7 @@
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install --quiet "medganlab @ git+https://github.com/medganlab/medganlab@main"
+    # %pip install --quiet "medganlab @ git+{{ repository_url }}@{{ course_ref }}"
     pass
 
 # %%
@@ -57,6 +57,7 @@ from medganlab.training import (
     HealthMonitor,
     LossHistory,
     SampleGrid,
+    apply_gradients,
     export_generator,
     fit_gan,
 )
@@ -239,7 +240,7 @@ assert np.abs(a - b).max() > 1e-7, "the label must change the discriminator's sc
 # ## Write the conditional train step
 #
 # The step of notebook 01 (D first, then G; one discriminator call on the concatenated
-# batch) with labels: the generator draws fakes *of the batch's labels*, and the discriminator
+# batch; `apply_gradients` for both updates; graph mode inside `fit()`) with labels: the generator draws fakes *of the batch's labels*, and the discriminator
 # scores both reals and fakes *with those labels* (`[images, labels]`, the labels repeated for
 # the concatenated batch). Scoring fakes with the real labels makes D check that each image
 # matches its label.
@@ -247,7 +248,11 @@ assert np.abs(a - b).max() > 1e-7, "the label must change the discriminator's sc
 # ### Exercise 3
 
 # %% solution grade_id="conditional_train_step"
-bce = keras.losses.BinaryCrossentropy(from_logits=True)
+def bce(labels, logits):
+    """Mean binary cross-entropy of logits against labels, in float32 (as in notebook 01)."""
+    logits = tf.cast(logits, "float32")
+    return tf.reduce_mean(keras.losses.binary_crossentropy(labels, logits, from_logits=True))
+
 
 
 def conditional_train_step(gan, real_images, labels):
@@ -261,13 +266,11 @@ def conditional_train_step(gan, real_images, labels):
     with tf.GradientTape() as tape:
         logits = score(gan.generator([gan.sample_noise(n), labels], training=True))
         d_loss = bce(tf.ones_like(logits[:n]), logits[:n]) + bce(tf.zeros_like(logits[n:]), logits[n:])
-    grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
-    gan.d_optimizer.apply_gradients(zip(grads, gan.discriminator.trainable_variables))
+    apply_gradients(gan.d_optimizer, tape, d_loss, gan.discriminator.trainable_variables)
     with tf.GradientTape() as tape:
         fake_logits = score(gan.generator([gan.sample_noise(n), labels], training=True))[n:]
         g_loss = bce(tf.ones_like(fake_logits), fake_logits)
-    grads = tape.gradient(g_loss, gan.generator.trainable_variables)
-    gan.g_optimizer.apply_gradients(zip(grads, gan.generator.trainable_variables))
+    apply_gradients(gan.g_optimizer, tape, g_loss, gan.generator.trainable_variables)
     return {"d_loss": d_loss, "g_loss": g_loss,
             "d_real_accuracy": tf.reduce_mean(tf.cast(logits[:n] > 0, "float32")),
             "d_fake_accuracy": tf.reduce_mean(tf.cast(logits[n:] < 0, "float32"))}

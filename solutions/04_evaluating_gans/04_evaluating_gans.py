@@ -5,8 +5,8 @@
 # features, and rebuild the paper's Table 1: FDD per finding, cDCGAN against the multi-scale
 # GAN — then measure how far such a table can be trusted.
 #
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/medganlab/medganlab/blob/main/notebooks/04_evaluating_gans/04_evaluating_gans.ipynb)
-# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)](https://github.com/medganlab/medganlab)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({{ colab_url }})
+# [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
 # **What you'll do** (about 100 minutes)
@@ -43,7 +43,7 @@
 import sys
 
 if "google.colab" in sys.modules:
-    # %pip install --quiet "medganlab @ git+https://github.com/medganlab/medganlab@main"
+    # %pip install --quiet "medganlab @ git+{{ repository_url }}@{{ course_ref }}"
     pass
 
 # %%

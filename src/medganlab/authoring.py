@@ -12,6 +12,9 @@ reads. Cell headers carry the nbgrader role in a short form::
     # %% readonly grade_id="data_setup"               locked cell students may not change
 
 The generated notebook has no outputs, no jupytext metadata and a ``python3`` kernelspec.
+The course's public address is written in at generation time: ``{{ colab_url }}``,
+``{{ repository_url }}`` and ``{{ course_ref }}`` come from ``course/settings.toml``
+(see :mod:`medganlab.course_info`), so the badges and the Colab install cell follow it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+
+from medganlab import course_info
 
 __all__ = ["ROLES", "KERNELSPEC", "to_notebook", "sync_sources", "source_files"]
 
@@ -54,6 +59,10 @@ def to_notebook(source: Path) -> nbformat.NotebookNode:
     """
     source = Path(source)
     notebook = jupytext.read(source, fmt="py:percent")
+    settings = None
+    if any(course_info.has_tokens(cell.source) for cell in notebook.cells):
+        # solutions/NN_slug/NN_slug.py -> the course root is three levels up
+        settings = course_info.load_settings(source.resolve().parent.parent.parent)
     cells = []
     for index, cell in enumerate(notebook.cells):
         meta = dict(cell.metadata)
@@ -64,12 +73,15 @@ def to_notebook(source: Path) -> nbformat.NotebookNode:
             if role not in ROLES:
                 raise ValueError(f"{where}: unknown cell role {role!r}; expected one of {ROLES}")
             new_meta["nbgrader"] = _nbgrader_metadata(role, meta, where)
+        text = cell.source
+        if settings is not None:
+            text = course_info.substitute(text, source.stem, settings)
         if cell.cell_type == "code":
-            new = nbformat.v4.new_code_cell(cell.source, metadata=new_meta)
+            new = nbformat.v4.new_code_cell(text, metadata=new_meta)
         elif cell.cell_type == "markdown":
-            new = nbformat.v4.new_markdown_cell(cell.source, metadata=new_meta)
+            new = nbformat.v4.new_markdown_cell(text, metadata=new_meta)
         else:
-            new = nbformat.v4.new_raw_cell(cell.source, metadata=new_meta)
+            new = nbformat.v4.new_raw_cell(text, metadata=new_meta)
         # Stable ids (nbformat 4.5 needs them): the grade id, else the position.
         new["id"] = new_meta.get("nbgrader", {}).get("grade_id") or f"cell-{index:03d}"
         cells.append(new)

@@ -5,7 +5,7 @@ before TensorFlow starts) by ``tests/test_gpu_path.py``::
 
     MEDGANLAB_PRECISION=mixed_float16 python tests/support/gpu_path_probe.py 01_dcgan
 
-It executes the solution notebook's code up to its train step (so ``medganlab.setup()``
+It executes the solution notebook's definitions up to its train step (so ``medganlab.setup()``
 applies ``MEDGANLAB_PRECISION``, ``MEDGANLAB_XLA`` and ``MEDGANLAB_DEVICES`` as in a
 notebook), builds tiny networks with the notebook's own builders, trains ``STEPS`` steps with
 plain SGD (whose update is proportional to the gradient, so a missing loss scale shows) on a
@@ -104,7 +104,8 @@ def main() -> None:
     parser.add_argument("--resume", type=Path, help="also checkpoint and resume in this folder")
     args = parser.parse_args()
     ns: dict = {"__name__": "probe"}
-    exec(compile(code_until(args.assignment, SETUPS[args.assignment][0]), "notebook", "exec"), ns)
+    code = code_until(args.assignment, SETUPS[args.assignment][0], definitions_only=True)
+    exec(compile(code, "notebook", "exec"), ns)
 
     import keras
     import tensorflow as tf

@@ -46,6 +46,7 @@ def apply_gradients(
     tape: tf.GradientTape,
     loss,
     variables: Sequence[Any],
+    when=None,
 ) -> list[Any]:
     """Apply the gradients of ``loss`` with respect to ``variables`` with ``optimizer``.
 
@@ -54,6 +55,10 @@ def apply_gradients(
         tape: the ``tf.GradientTape`` under which ``loss`` was computed.
         loss: a scalar loss (any float dtype; the mean over this replica's batch).
         variables: the variables to update (e.g. ``gan.discriminator.trainable_variables``).
+        when: optional boolean tensor: apply the update only when it is true (e.g. every 5th
+            step). Use this instead of wrapping the update in ``tf.cond``: with several
+            replicas an optimiser update inside ``tf.cond`` is not allowed (it synchronises
+            the replicas), so the condition is evaluated across replicas here.
 
     Returns:
         The gradients as applied (scaled by :func:`loss_scale_factor`; the optimiser unscales).
@@ -81,7 +86,41 @@ def apply_gradients(
             "`with tf.GradientTape() as tape:` from the outputs of the network you update "
             "(called with training=True)."
         )
-    optimizer.apply_gradients(
-        [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
-    )
+    pairs = [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
+    if when is None:
+        optimizer.apply_gradients(pairs)
+    else:
+        _apply_when(optimizer, pairs, tf.convert_to_tensor(when, dtype=tf.bool))
     return grads
+
+
+def _apply_when(optimizer, pairs, when) -> None:
+    """``optimizer.apply_gradients(pairs)`` if ``when``, valid under any strategy."""
+    grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
+
+    def apply():
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+
+    context = tf.distribute.get_replica_context()
+    strategy = tf.distribute.get_strategy()
+    if (
+        context is None
+        or strategy.num_replicas_in_sync == 1
+        or tf.__internal__.distribute.strategy_supports_no_merge_call()
+    ):
+        tf.cond(when, apply, lambda: None)
+        return
+
+    def cross_replica(distribution, grads, when):
+        # As keras' LossScaleOptimizer does: the cond runs in cross-replica context and its
+        # branch re-enters every replica to apply (a merge_call inside a replica's cond fails).
+        flag = distribution.experimental_local_results(when)[0]
+
+        def apply_everywhere():
+            distribution.extended.call_for_each_replica(
+                lambda g: optimizer.apply_gradients(zip(g, variables, strict=True)), args=(grads,)
+            )
+
+        tf.cond(flag, apply_everywhere, lambda: None)
+
+    context.merge_call(cross_replica, args=(grads, when))
