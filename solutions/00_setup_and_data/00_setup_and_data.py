@@ -296,12 +296,13 @@ show_metrics(
     },
 )
 
-# %% [markdown] manual grade_id="explain_windows" points=2
+# %% [markdown] readonly grade_id="q_explain_windows"
 # ### Exercise 3 (written)
 #
 # In two or three sentences: which structures can you tell apart in the soft-tissue window
 # but not in the lung window, and why does a window that is narrower show more contrast?
-#
+
+# %% [markdown] manual grade_id="explain_windows" points=2
 # === BEGIN MARK SCHEME ===
 # Soft-tissue window separates fat (−100), fluid/muscle (10–50) and enhanced organs
 # (60–200): they span many grey levels. In the lung window the same 300 HU range covers only

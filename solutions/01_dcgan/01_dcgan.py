@@ -396,13 +396,14 @@ artifact = export_generator(generator, f"01_dcgan_{cfg.profile}",
                              "profile": cfg.profile, "assignment": "01_dcgan"})
 artifact
 
-# %% [markdown] manual grade_id="read_the_run" points=2
+# %% [markdown] readonly grade_id="q_read_the_run"
 # ### Exercise 5 (written)
 #
 # Look at your sample grids and loss curves. Is your run healthy? Name one sign in the curves
 # and one in the samples that supports your answer, and say what you would change if it
 # collapsed.
-#
+
+# %% [markdown] manual grade_id="read_the_run" points=2
 # === BEGIN MARK SCHEME ===
 # One curve sign (losses near the log 2 lines / D loss not at 0 / G loss not diverging) and one
 # sample sign (diverse anatomy across the grid, lungs, heart, ribs, diaphragm visible; or their

@@ -383,13 +383,14 @@ artifact = export_generator(generator, f"02_conditional_gan_{cfg.profile}",
                              "profile": cfg.profile, "assignment": "02_conditional_gan"})
 artifact
 
-# %% [markdown] manual grade_id="imbalance_discussion" points=3
+# %% [markdown] readonly grade_id="q_imbalance_discussion"
 # ### Exercise 4 (written)
 #
 # Compare your conditional-accuracy chart with the training counts. Which findings does the
 # generator draw worst, and is that explained by how rare they are, by how subtle their sign
 # is, or both? Propose one change to training that would help the rare findings.
-#
+
+# %% [markdown] manual grade_id="imbalance_discussion" points=3
 # === BEGIN MARK SCHEME ===
 # Names the worst findings from their own chart (1). Relates them to counts and/or subtlety
 # (small nodules, faint infiltrates are subtle even when common) (1). A sound remedy:

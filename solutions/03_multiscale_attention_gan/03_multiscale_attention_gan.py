@@ -940,7 +940,7 @@ counts = [d.count_params() for d in big_d.layers[-3:]]
 assert counts == [5_169_028, 9_364_356, 13_559_684], f"discriminators: got {counts}"
 ### END HIDDEN TESTS
 
-# %% [markdown] manual grade_id="attention_and_scales" points=4
+# %% [markdown] readonly grade_id="q_attention_and_scales"
 # ### Exercise 6 (written)
 #
 # (a) Look at your attention map and your three scales. Where does the chosen query pixel
@@ -948,7 +948,8 @@ assert counts == [5_169_028, 9_364_356, 13_559_684], f"discriminators: got {coun
 # only 0.3 in its 20 epochs. Explain what that would mean for the attention layer if τ
 # *replaced* γ, and how this notebook's choice (τ gating a learnable γ) changes it.
 # (c) Give one reason the paper's 1:5 update ratio and spectral normalisation help here.
-#
+
+# %% [markdown] manual grade_id="attention_and_scales" points=4
 # === BEGIN MARK SCHEME ===
 # (a) Describes their own map (local blob vs distant/mirrored regions; before τ > 0 it is
 # untrained) and whether the 128²/256² images refine the 64² layout (1).

@@ -467,14 +467,15 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 # from a single run without error bars, in 1024 dimensions with n below 1024 for five
 # findings. A win is evidence only if the gap exceeds the real-vs-real spread at the same n.
 
-# %% [markdown] manual grade_id="fdd_discussion" points=4
+# %% [markdown] readonly grade_id="q_fdd_discussion"
 # ### Exercise 2 (written)
 #
 # (a) In your table, which generator wins on how many findings, and does that match the
 # paper's 6 of 8? (b) Using your sample-size plot, say whether the gaps you see are larger
 # than the estimate's bias and noise at those counts. (c) The paper computes a 1024-d FDD for
 # Pneumonia from 242 images per side: what is wrong with that, and what would you do instead?
-#
+
+# %% [markdown] manual grade_id="fdd_discussion" points=4
 # === BEGIN MARK SCHEME ===
 # (a) Reports their own win count per model and compares it with 6 of 8 honestly, naming
 # findings (1). (b) Compares the gaps with the real-vs-real values at the same n; concludes
