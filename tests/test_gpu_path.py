@@ -68,7 +68,7 @@ def test_float16_step_moves_the_weights_as_float32(assignment, tmp_path):
     """Loss scaling is applied: a float16 update has the size of the float32 one.
 
     Without scaling, LossScaleOptimizer divides the gradients by 2^15 and the SGD update of
-    the float16 run would be ~32,768 times smaller. XLA is on, as on a GPU.
+    the float16 run would be ~32,768 times smaller. XLA is on (01, 02), as on a GPU.
     """
     # XLA's compilation of 03's three-scale step takes minutes on a CPU: 03 runs with XLA in
     # `make test-gpu-path` (nbval) instead.
@@ -79,10 +79,12 @@ def test_float16_step_moves_the_weights_as_float32(assignment, tmp_path):
     assert f32["policy"] == "float32" and f32["jit_compile"] is False
     for net in ("g_update", "d_update"):
         assert f32[net] > 0, f"{assignment}: float32 run did not update ({net})"
-        assert relative(f16[net], f32[net]) < 0.1, (
+        # float16 rounding moves these by up to ~15 % on 03's tiny networks (its losses
+        # differ by ~6 % before any update); a missing loss scale shrinks them ~32,768x.
+        assert relative(f16[net], f32[net]) < 0.3, (
             f"{assignment}: {net} float16 {f16[net]:.3g} vs float32 {f32[net]:.3g}"
         )
-    assert np.allclose(f16["d_loss"], f32["d_loss"], rtol=0.02, atol=0.02), (f16, f32)
+    assert np.allclose(f16["d_loss"], f32["d_loss"], rtol=0.1), (f16["d_loss"], f32["d_loss"])
 
 
 @pytest.mark.parametrize("assignment", ["01_dcgan", "03_multiscale_attention_gan"])

@@ -4,6 +4,8 @@
 ``MEDGANLAB_DATA``  generated and plugged-in data sets (default ``<home>/datasets``)
 ``MEDGANLAB_BUILD`` reports, benchmarks, figures (default ``<home>/build``)
 ``MEDGANLAB_ARTIFACTS`` models exported between notebooks (default ``<home>/artifacts``)
+``MEDGANLAB_REFERENCE_ARTIFACTS`` the instructor's reference models, read-only, used when a
+                    student has not exported their own (default ``<home>/reference_artifacts``)
 
 Notebooks run with their own folder as working directory (nbgrader does that too), so the
 home is found by walking up from the working directory to a folder that holds
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["home", "data_dir", "build_dir", "artifacts_dir", "run_dir"]
+__all__ = ["home", "data_dir", "build_dir", "artifacts_dir", "reference_artifacts_dir", "run_dir"]
 
 
 def _looks_like_repo(folder: Path) -> bool:
@@ -57,6 +59,16 @@ def build_dir() -> Path:
 def artifacts_dir() -> Path:
     """Folder of models exported between notebooks (``MEDGANLAB_ARTIFACTS``)."""
     return _from_env("MEDGANLAB_ARTIFACTS", home() / "artifacts")
+
+
+def reference_artifacts_dir() -> Path:
+    """The instructor's reference models (``MEDGANLAB_REFERENCE_ARTIFACTS``).
+
+    On a hub: a read-only folder shared by every student (set the variable in the image).
+    On Colab: where :func:`medganlab.training.install_reference_artifacts` unzips the
+    course's published zip (default ``<home>/reference_artifacts``).
+    """
+    return _from_env("MEDGANLAB_REFERENCE_ARTIFACTS", home() / "reference_artifacts")
 
 
 def run_dir(assignment: str, profile: str, fresh: bool | None = None) -> Path:

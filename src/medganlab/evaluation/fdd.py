@@ -475,7 +475,7 @@ def load_sampler(name: str, directory=None):
     """
     import warnings
 
-    from medganlab.training import artifact_path, load_generator
+    from medganlab.training import load_generator
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -484,7 +484,9 @@ def load_sampler(name: str, directory=None):
     except FileNotFoundError as error:
         return None, f"{name}: not found, its column is skipped. {error}"
     notes = [str(w.message) for w in caught if "SavedModel" in str(w.message)]
-    folder = artifact_path(name, directory) / "saved_model"
+    if meta.get("source") == "reference":
+        notes.append(f"{name}: the instructor's reference artifact (your own was not found)")
+    folder = Path(meta["folder"]) / "saved_model"
     meta = dict(meta)
     meta.setdefault("num_classes", len(meta.get("classes") or meta.get("class_names") or []))
     meta["notes"] = notes

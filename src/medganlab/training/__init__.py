@@ -3,7 +3,14 @@
 Infrastructure only: the train step a student writes is passed in as ``train_step_fn``.
 """
 
-from medganlab.training.artifacts import artifact_path, export_generator, load_generator
+from medganlab.training.artifacts import (
+    artifact_path,
+    export_generator,
+    find_artifact,
+    install_reference_artifacts,
+    load_generator,
+    pack_reference_artifacts,
+)
 from medganlab.training.callbacks import (
     HealthMonitor,
     LossHistory,
@@ -35,5 +42,8 @@ __all__ = [
     "fit_gan",
     "export_generator",
     "load_generator",
+    "find_artifact",
+    "pack_reference_artifacts",
+    "install_reference_artifacts",
     "artifact_path",
 ]

@@ -5,7 +5,13 @@ TensorFlow SavedModel (``saved_model/``); ``load_generator`` reads them back, so
 can compare the generators of 02 and 03 without importing graded code. A generator with a
 custom layer defined in a notebook (03's self-attention) cannot be rebuilt from the
 ``.keras`` file elsewhere without that code: ``load_generator`` then loads the SavedModel
-(inference only) and says so. The reference artifacts come from ``make artifacts``.
+(inference only) and says so.
+
+Where ``load_generator`` looks: the student's own export first (``MEDGANLAB_ARTIFACTS``),
+then the instructor's **reference artifacts** (``MEDGANLAB_REFERENCE_ARTIFACTS``), built once
+with ``make artifacts`` and published read-only on the hub, or as a zip for Colab
+(:func:`pack_reference_artifacts`, :func:`install_reference_artifacts`). A student who
+skipped or failed notebook 02 or 03 can still do 04.
 """
 
 from __future__ import annotations
@@ -21,9 +27,16 @@ from typing import Any
 
 import keras
 
-from medganlab.paths import artifacts_dir
+from medganlab.paths import artifacts_dir, reference_artifacts_dir
 
-__all__ = ["export_generator", "load_generator", "artifact_path"]
+__all__ = [
+    "export_generator",
+    "load_generator",
+    "artifact_path",
+    "find_artifact",
+    "pack_reference_artifacts",
+    "install_reference_artifacts",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MODEL = "generator.keras"
@@ -144,7 +157,51 @@ def export_generator(
 def _hint(name: str) -> str:
     match = re.match(r"^(\d\d)_", name)
     notebook = f"notebook {match.group(1)} ({name})" if match else "the notebook that exports it"
-    return f"run {notebook} to the end, or `make artifacts` for the reference artifacts"
+    return (
+        f"Run {notebook} to the end to export your own, or use the course's reference "
+        "artifacts: on the hub your instructor sets MEDGANLAB_REFERENCE_ARTIFACTS to a shared "
+        "folder; on Colab run medganlab.training.install_reference_artifacts(<the zip's "
+        "address from the course page>). Instructors build them with `make artifacts`."
+    )
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / _MODEL).is_file() and (folder / _META).is_file()
+
+
+def find_artifact(name: str, directory: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """The folder of artifact ``name`` and where it came from (``"own"`` or ``"reference"``).
+
+    With ``directory`` only that folder is searched; otherwise the student's own artifacts
+    (``MEDGANLAB_ARTIFACTS``), then the instructor's reference artifacts
+    (``MEDGANLAB_REFERENCE_ARTIFACTS``).
+
+    Raises:
+        FileNotFoundError: in none of those places; the message names each and what to do.
+    """
+    places = (
+        [("own", artifact_path(name, directory))]
+        if directory is not None
+        else [
+            ("own", artifact_path(name)),
+            ("reference", artifact_path(name, reference_artifacts_dir())),
+        ]
+    )
+    for source, folder in places:
+        if _complete(folder):
+            return folder, source
+    looked = []
+    for source, folder in places:
+        found = sorted(p.name for p in folder.parent.glob("*") if _complete(p))
+        looked.append(
+            f"{'your artifacts' if source == 'own' else 'the reference artifacts'} "
+            f"({folder.parent}: {', '.join(found) or 'none'})"
+        )
+    raise FileNotFoundError(
+        f"no exported generator {name!r} (expected {_MODEL} and {_META}) in "
+        + " or ".join(looked)
+        + f". {_hint(name)}"
+    )
 
 
 def load_generator(
@@ -154,24 +211,23 @@ def load_generator(
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Load the generator exported as ``name`` and its metadata.
 
+    Looks in the student's own artifacts, then the reference artifacts (:func:`find_artifact`);
+    ``meta["source"]`` says which (``"own"`` / ``"reference"``) and ``meta["folder"]`` where.
+
     Args:
         name: the artifact name given to :func:`export_generator`.
-        directory: the artifacts folder (default :func:`medganlab.paths.artifacts_dir`).
+        directory: search only this folder (default: own, then reference artifacts).
         custom_objects: custom layers the generator uses, for ``keras.saving.load_model``.
 
     Raises:
-        FileNotFoundError: no such artifact; the message says what to run.
+        FileNotFoundError: no such artifact; the message says where it looked and what to do.
     """
-    folder = artifact_path(name, directory)
-    model_path, meta_path = folder / _MODEL, folder / _META
-    if not model_path.is_file() or not meta_path.is_file():
-        found = sorted(p.name for p in folder.parent.glob("*") if (p / _MODEL).is_file())
-        raise FileNotFoundError(
-            f"no exported generator {name!r}: expected {model_path} and {meta_path}. "
-            f"{_hint(name)[0].upper()}{_hint(name)[1:]}. "
-            f"Artifacts found in {folder.parent}: {', '.join(found) or 'none'}."
-        )
-    meta = json.loads(meta_path.read_text())
+    folder, source = find_artifact(name, directory)
+    model_path = folder / _MODEL
+    meta = json.loads((folder / _META).read_text())
+    meta["source"], meta["folder"] = source, str(folder)
+    if source == "reference":
+        print(f"{name}: your own export was not found; using the reference artifact in {folder}")
     try:
         generator = keras.saving.load_model(
             model_path, custom_objects=custom_objects, compile=False
@@ -190,6 +246,86 @@ def load_generator(
         )
         generator = _from_saved_model(folder / _SAVED_MODEL, meta)
     return generator, meta
+
+
+def pack_reference_artifacts(
+    out: str | os.PathLike, source: str | os.PathLike | None = None
+) -> Path:
+    """Zip every complete artifact of ``source`` (default: ``MEDGANLAB_ARTIFACTS``) to ``out``.
+
+    What an instructor publishes for Colab students after ``make artifacts``.
+
+    Raises:
+        FileNotFoundError: ``source`` holds no complete artifact.
+    """
+    import zipfile
+
+    root = Path(source).expanduser() if source is not None else artifacts_dir()
+    folders = sorted(p for p in root.glob("*") if p.is_dir() and _complete(p))
+    if not folders:
+        raise FileNotFoundError(
+            f"no artifacts to pack in {root}: run `make artifacts` first (expected folders "
+            f"holding {_MODEL} and {_META})"
+        )
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(root).as_posix())
+    os.replace(partial, out)
+    return out
+
+
+def install_reference_artifacts(
+    source: str | os.PathLike, directory: str | os.PathLike | None = None
+) -> list[str]:
+    """Unpack a reference-artifacts zip (a path, or an https address on Colab); return names.
+
+    Args:
+        source: the zip made by :func:`pack_reference_artifacts` (``medganlab artifacts
+            pack``), as a file path or an ``https://`` address.
+        directory: where to unpack (default ``MEDGANLAB_REFERENCE_ARTIFACTS``).
+
+    Raises:
+        ValueError: not a zip of artifacts, or an entry would land outside ``directory``.
+    """
+    import tempfile
+    import urllib.request
+    import zipfile
+
+    target = Path(directory).expanduser() if directory is not None else reference_artifacts_dir()
+    text = str(source)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(text).expanduser()
+        if text.startswith(("https://", "http://")):
+            path = Path(scratch) / "reference_artifacts.zip"
+            urllib.request.urlretrieve(text, path)  # noqa: S310 (the course's own address)
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{source}: expected a zip made by `medganlab artifacts pack`")
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            for entry in names:
+                parts = Path(entry).parts
+                if entry.startswith("/") or ".." in parts or not parts:
+                    raise ValueError(f"{source}: unsafe entry {entry!r} in the zip; not unpacked")
+            tops = sorted({Path(n).parts[0] for n in names})
+            for top in tops:
+                artifact_path(top)  # a plain artifact name, or ValueError
+            staging = Path(scratch) / "unpacked"
+            archive.extractall(staging)
+        target.mkdir(parents=True, exist_ok=True)
+        installed = []
+        for top in tops:
+            if _complete(staging / top):
+                shutil.rmtree(target / top, ignore_errors=True)
+                shutil.copytree(staging / top, target / top)
+                installed.append(top)
+    if not installed:
+        raise ValueError(f"{source}: no complete artifact ({_MODEL} + {_META}) in the zip")
+    return installed
 
 
 def _from_saved_model(path: Path, meta: dict[str, Any]) -> keras.Model:
