@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medganlab.runtime import choose_precision, cpu_has_native_bf16, setup
+from medganlab.runtime import (
+    choose_precision,
+    choose_xla,
+    compute_tolerance,
+    cpu_has_native_bf16,
+    requested_devices,
+    setup,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +71,68 @@ def test_setup_honours_the_precision_variable(monkeypatch, smoke_env):
         assert keras.mixed_precision.dtype_policy().name == "mixed_bfloat16"
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize(
+    ("gpu", "override", "expected"),
+    [
+        (True, None, True),
+        (False, None, False),
+        (False, "1", True),
+        (True, "0", False),
+        (False, "on", True),
+    ],
+)
+def test_xla_on_with_a_gpu_unless_overridden(gpu, override, expected):
+    assert choose_xla(gpu, override) is expected
+
+
+def test_bad_xla_and_devices_values_are_clear_errors():
+    with pytest.raises(ValueError, match="MEDGANLAB_XLA"):
+        choose_xla(False, "maybe")
+    with pytest.raises(ValueError, match="positive integer"):
+        requested_devices({"MEDGANLAB_DEVICES": "two"})
+    with pytest.raises(ValueError, match="positive integer"):
+        requested_devices({"MEDGANLAB_DEVICES": "0"})
+    assert requested_devices({}) is None and requested_devices({"MEDGANLAB_DEVICES": "2"}) == 2
+
+
+def test_setup_decides_xla_for_the_harness(monkeypatch, smoke_env):
+    from medganlab.runtime import jit_compile_default
+
+    monkeypatch.setenv("MEDGANLAB_XLA", "1")
+    info = setup(precision="float32", verbose=False)
+    assert info.jit_compile is True and jit_compile_default() is True
+    monkeypatch.setenv("MEDGANLAB_XLA", "0")
+    info = setup(precision="float32", verbose=False)
+    assert info.jit_compile is False and jit_compile_default() is False
+
+
+@pytest.mark.parametrize(
+    ("dtype", "low", "high"),
+    [("float32", 1e-7, 1e-4), ("bfloat16", 4e-3, 3e-2), ("float16", 4e-4, 4e-3)],
+)
+def test_compute_tolerance_covers_one_rounding_of_its_dtype(dtype, low, high):
+    tol = compute_tolerance(dtype)
+    assert low <= tol <= high
+    x = np.linspace(-3, 3, 1001).astype("float32")
+    rounded = tf_round_trip(x, dtype)
+    assert np.allclose(rounded, x, rtol=tol, atol=tol), "one cast must stay within the tolerance"
+
+
+def tf_round_trip(x, dtype):
+    import tensorflow as tf
+
+    return tf.cast(tf.cast(x, dtype), "float32").numpy()
+
+
+def test_compute_tolerance_follows_the_policy():
+    import keras
+
+    try:
+        keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+        assert compute_tolerance() == compute_tolerance("bfloat16")
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    with pytest.raises(ValueError, match="unknown dtype"):
+        compute_tolerance("int8")

@@ -79,6 +79,7 @@ def reference_classifier(
 
     from medganlab.data import catalog, cxr_phantom
     from medganlab.paths import artifacts_dir
+    from medganlab.runtime import jit_compile_default
 
     findings = tuple(cxr_phantom.FINDINGS)
     folder = (
@@ -103,6 +104,7 @@ def reference_classifier(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        jit_compile=jit_compile_default(),
     )
     model.fit(
         _one_hot_dataset(train, image_size, batch, True, seed),

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from medganlab.runtime import jit_compile_default
+
 __all__ = [
     "PAPER_COUNTS",
     "PAPER_TABLE_1",
@@ -227,7 +229,9 @@ def feature_network(
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
-        jit_compile=False,  # XLA made the first DenseNet-121 step slower here (95 s vs 75 s)
+        # what setup() decided: XLA on a GPU; off on a CPU, where it made the first
+        # DenseNet-121 step slower (95 s vs 75 s)
+        jit_compile=jit_compile_default(),
     )
     history = model.fit(dataset(splits["train"], True), epochs=epochs, verbose=verbose)
     _, logits, labels = predict_features(model, dataset(splits["validation"], False))
