@@ -1,0 +1,119 @@
+"""The papers' claims scorecard, computed from tables in the course's one schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medganlab.claims import (
+    CLAIMS,
+    FAILS,
+    HOLDS,
+    NOT_MEASURABLE,
+    NOT_RUN,
+    scorecard,
+    validate_table,
+)
+from medganlab.data.cxr_phantom import FINDINGS
+from medganlab.evaluation.fdd import write_table
+
+
+def _fdd_rows(multiscale_wins: int) -> list[dict]:
+    rows = []
+    for i, finding in enumerate(FINDINGS):
+        better = i < multiscale_wins
+        rows.append(
+            {
+                "finding": finding,
+                "n": 50,
+                "fdd_cDCGAN": 100.0,
+                "fdd_multi-scale GAN": 60.0 if better else 140.0,
+                "paper_cdcgan": 1.0,
+                "paper_multiscale": 0.5,
+            }
+        )
+    return rows
+
+
+def _vgg_rows(elu=0.99, tanh=0.97, sigmoid=0.6) -> list[dict]:
+    def row(run, auc, gap, secs):
+        return {
+            "run": run,
+            "auc": auc,
+            "auc_low": auc - 0.02,
+            "auc_high": min(auc + 0.02, 1.0),
+            "gap": gap,
+            "seconds_per_epoch": secs,
+        }
+
+    return [
+        row("3x3 ReLU", 0.95, 0.02, 20.0),
+        row("7x7 ReLU", 0.9, 0.08, 57.0),
+        row("3x3 Sigmoid", sigmoid, 0.2, 20.0),
+        row("3x3 Tanh", tanh, 0.1, 20.0),
+        row("3x3 ELU", elu, 0.01, 20.0),
+    ]
+
+
+@pytest.fixture
+def tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDGANLAB_BUILD", str(tmp_path))
+    return tmp_path / "tables"
+
+
+def _verdicts(tables, profile):
+    return {row["key"]: row for row in scorecard(tables, profile)}
+
+
+def test_every_claim_has_a_row_and_unbuilt_notebooks_say_not_run(tables):
+    rows = scorecard(tables, "cpu")
+    assert [r["key"] for r in rows] == [c.key for c in CLAIMS]
+    assert all(r["verdict"] == NOT_RUN for r in rows)
+    assert {"paper", "claim", "paper_value", "ours", "profile", "verdict"} <= set(rows[0])
+
+
+def test_fdd_claim_holds_with_six_wins_and_fails_with_four(tables):
+    write_table(
+        _fdd_rows(6), "04_fdd_cpu", {"profile": "cpu", "bias_real_vs_real": {"axes": [50.0, 20.0]}}
+    )
+    verdict = _verdicts(tables, "cpu")["fdd_6_of_8"]
+    assert verdict["verdict"] == HOLDS and "6 of 8" in verdict["ours"]
+    assert "6 by more than the real-vs-real spread (20)" in verdict["ours"]
+    write_table(_fdd_rows(4), "04_fdd_cpu", {"profile": "cpu"})
+    assert _verdicts(tables, "cpu")["fdd_6_of_8"]["verdict"] == FAILS
+
+
+def test_smoke_numbers_are_not_measurable_whatever_they_say(tables):
+    write_table(_fdd_rows(8), "04_fdd_smoke", {"profile": "smoke"})
+    write_table(_vgg_rows(), "05_vgg16_smoke", {"profile": "smoke"})
+    card = _verdicts(tables, "smoke")
+    assert card["fdd_6_of_8"]["verdict"] == NOT_MEASURABLE
+    assert card["vgg_auc_order"]["verdict"] == NOT_MEASURABLE
+
+
+def test_vgg_claims_read_the_runs_with_their_cis(tables):
+    write_table(_vgg_rows(), "05_vgg16_cpu", {"profile": "cpu"})
+    card = _verdicts(tables, "cpu")
+    assert card["vgg_auc_order"]["verdict"] == HOLDS
+    assert "[0.97, 1]" in card["vgg_auc_order"]["ours"], "the CI is shown"
+    assert (
+        card["vgg_3x3_faster"]["verdict"] == HOLDS
+        and card["vgg_3x3_overfits_less"]["verdict"] == HOLDS
+    )
+    assert card["vgg_elu_gap"]["verdict"] == HOLDS
+    write_table(_vgg_rows(elu=0.9, tanh=0.97), "05_vgg16_cpu", {"profile": "cpu"})
+    assert _verdicts(tables, "cpu")["vgg_auc_order"]["verdict"] == FAILS
+
+
+def test_table_schema_is_checked(tables):
+    csv_path, json_path = write_table(_vgg_rows(), "05_vgg16_cpu", {"profile": "cpu"})
+    assert validate_table(csv_path) == []
+    data = json.loads(json_path.read_text())
+    data["rows"][0]["sens_low"] = 0.1  # a bound without its estimate
+    data["meta"]["profile"] = "gpu"  # and a name that lies about its profile
+    json_path.write_text(json.dumps(data))
+    problems = " ".join(validate_table(csv_path))
+    assert "sens_low without its estimate" in problems and "does not end in its profile" in problems
+    json_path.unlink()
+    assert "no JSON twin" in validate_table(csv_path)[0]
