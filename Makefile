@@ -15,7 +15,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Hide TensorFlow's C++ start-up and Grappler lines in every kernel and test (errors still raise).
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: help setup lab test test-unit test-notebooks lint format release check-release \
+.PHONY: help setup browser lab test test-unit test-notebooks lint format release check-release \
         reproduce artifacts bench data grade clean
 
 help:
@@ -55,7 +55,17 @@ check-release: release
 	@untracked=$$(git status --porcelain --untracked-files=all -- notebooks solutions | grep '^??' || true); \
 	  if [ -n "$$untracked" ]; then echo "untracked generated files:"; echo "$$untracked"; exit 1; fi
 
-test-unit: setup
+# Headless Chromium for the report's browser test (Debian's package; skipped, with the
+# reason, where it cannot be installed).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing chromium (apt) for the report's browser test"; \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+	        || echo "could not install chromium: the browser test will be skipped"; \
+	    else echo "chromium not found: the browser test will be skipped (apt-get install chromium)"; fi; }
+
+test-unit: setup browser
 	MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
 
 # nbval runs every solution on the GPU code path: mixed_float16 (loss scaling) with XLA on.

@@ -229,6 +229,14 @@ def write_report(
             f"<img alt='{html.escape(run.name)} figure {i + 1}' src='data:image/png;base64,{fig}'>"
             for i, fig in enumerate(run.figures)
         )
+    # Marks the page once loaded: how many figures failed to decode (a browser test reads it).
+    parts.append(
+        "<script>window.addEventListener('load',function(){var b=0;"
+        "for(var i=0;i<document.images.length;i++){var im=document.images[i];"
+        "if(!im.complete||im.naturalWidth===0){b++;}}"
+        "document.body.setAttribute('data-figures',document.images.length);"
+        "document.body.setAttribute('data-broken-figures',b);});</script>"
+    )
     parts.append("</body></html>")
     index = out / "index.html"
     index.write_text("\n".join(parts))
