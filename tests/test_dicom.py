@@ -111,15 +111,16 @@ def test_render_png_of_file_and_folder(series, tmp_path):
 
 
 def test_render_png_dispatches_radiographs(tmp_path, series, monkeypatch):
-    """DX files go to medganlab.data.dicom_dx.render_dx_png with the requested window."""
+    """DX files go to medganlab.data.dicom.dx.render_dx_png with the requested window."""
     folder, _ = series
     ds = pydicom.dcmread(folder / "IM_0001.dcm")
     ds.Modality = "DX"
     ds.save_as(tmp_path / "dx.dcm", enforce_file_format=True)
-    dicom_dx = pytest.importorskip("medganlab.data.dicom_dx")
+    from medganlab.data.dicom import render as render_module
+
     calls = []
     monkeypatch.setattr(
-        dicom_dx,
+        render_module,
         "render_dx_png",
         lambda path, out, window: calls.append((path, out, window)) or out,
     )
@@ -216,3 +217,26 @@ def test_uids_are_deterministic(tmp_path):
     first = write_ct_series(tmp_path / "a", volume, SPACING, patient_id="p", uid_seed=7)
     second = write_ct_series(tmp_path / "b", volume, SPACING, patient_id="p", uid_seed=7)
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_one_study_date_and_no_import_cycle():
+    """CT and DX files carry the same study date; core imports neither modality."""
+    import ast
+    import inspect
+
+    from medganlab.data.dicom import core, ct, dx
+
+    assert ct.STUDY_DATE == dx.STUDY_DATE == core.STUDY_DATE
+    for module, forbidden in (
+        (core, ("ct", "dx", "render")),
+        (ct, ("dx", "render")),
+        (dx, ("ct", "render")),
+    ):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        bad = [m for m in imported if m.rsplit(".", 1)[-1] in forbidden and "dicom" in m]
+        assert not bad, f"{module.__name__} imports {bad}"

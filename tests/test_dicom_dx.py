@@ -12,7 +12,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGBaseline8Bit
 
 from medganlab.data import cxr_phantom as cxr
-from medganlab.data import dicom_dx
+from medganlab.data.dicom import dx as dicom_dx
 
 
 @pytest.fixture(scope="module")

@@ -1650,7 +1650,7 @@ def _write_one(task: dict[str, Any]) -> dict[str, Any]:
             _save_png(case.masks[key].astype(np.uint8) * 255, out / "masks" / f"{name}_{key}.png")
     spacing = case.meta["pixel_spacing_mm"]
     if task["dicom"]:
-        from medganlab.data.dicom_dx import write_dx
+        from medganlab.data.dicom.dx import write_dx
 
         write_dx(
             out / "dicom" / f"{name}.dcm",

@@ -15,14 +15,21 @@ from typing import Any
 
 import numpy as np
 
-from medganlab.data.dicom import deterministic_uid, file_meta
+from medganlab.data.dicom.core import (
+    STUDY_DATE,
+    STUDY_TIME,
+    deterministic_uid,
+    file_meta,
+    file_window,
+    read_dataset,
+    to_uint8,
+)
 
 __all__ = [
     "DX_PRESENTATION_STORAGE",
     "CR_STORAGE",
     "write_dx",
     "read_dx",
-    "window_image",
     "render_dx_png",
 ]
 
@@ -31,11 +38,6 @@ DX_PROCESSING_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1.1"
 CR_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
 _READABLE = {DX_PRESENTATION_STORAGE, DX_PROCESSING_STORAGE, CR_STORAGE}
 _MODALITIES = {"DX", "CR"}
-STUDY_DATE = "20260101"
-STUDY_TIME = "120000"
-
-
-_uid = deterministic_uid
 
 
 def write_dx(
@@ -72,14 +74,14 @@ def write_dx(
     if not pixel_spacing_mm > 0:
         raise ValueError(f"pixel_spacing_mm must be > 0, got {pixel_spacing_mm}")
     bits = 8 if image.dtype == np.uint8 else 16
-    sop_uid = _uid("dx-sop", uid_seed)
+    sop_uid = deterministic_uid("dx-sop", uid_seed)
     meta = file_meta(DX_PRESENTATION_STORAGE, sop_uid)
     ds = pydicom.Dataset()
     ds.file_meta = meta
     ds.SOPClassUID = DX_PRESENTATION_STORAGE
     ds.SOPInstanceUID = sop_uid
-    ds.StudyInstanceUID = _uid("dx-study", uid_seed)
-    ds.SeriesInstanceUID = _uid("dx-series", uid_seed)
+    ds.StudyInstanceUID = deterministic_uid("dx-study", uid_seed)
+    ds.SeriesInstanceUID = deterministic_uid("dx-series", uid_seed)
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = STUDY_DATE
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = STUDY_TIME
     ds.AccessionNumber = ""
@@ -125,23 +127,6 @@ def write_dx(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
-
-
-def _read_dataset(path: Path) -> Any:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such DICOM file")
-    try:
-        return pydicom.dcmread(path)
-    except InvalidDicomError as error:
-        raise ValueError(f"{path}: not a DICOM file ({error})") from None
-    except Exception as error:  # truncated headers raise assorted errors inside pydicom
-        raise ValueError(
-            f"{path}: unreadable DICOM file ({type(error).__name__}: {error})"
-        ) from None
 
 
 def _check_radiograph(ds: Any, path: Path) -> None:
@@ -203,7 +188,7 @@ def read_dx(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
         ValueError: not DICOM, truncated, not a DX/CR image, or undecodable pixel data.
     """
     path = Path(path)
-    ds = _read_dataset(path)
+    ds = read_dataset(path)
     _check_radiograph(ds, path)
     stored = _pixels(ds, path).astype(np.float32)
     slope = float(getattr(ds, "RescaleSlope", 1) or 1)
@@ -212,7 +197,7 @@ def read_dx(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
     photometric = str(ds.PhotometricInterpretation)
     low = intercept if slope > 0 else intercept + slope * ((1 << int(ds.BitsStored)) - 1)
     high = intercept + slope * ((1 << int(ds.BitsStored)) - 1) if slope > 0 else intercept
-    center, width = _file_window(ds)
+    center, width = file_window(ds)
     if photometric == "MONOCHROME1":
         image = (low + high) - image
         if center is not None:
@@ -235,39 +220,6 @@ def read_dx(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
         "patient_id": str(getattr(ds, "PatientID", "")),
     }
     return image.astype(np.float32), meta
-
-
-def _file_window(ds: Any) -> tuple[float | None, float | None]:
-    center, width = getattr(ds, "WindowCenter", None), getattr(ds, "WindowWidth", None)
-    if center is None or width is None:
-        return None, None
-    return _first_value(center), _first_value(width)
-
-
-def _first_value(value: Any) -> float:
-    """First number of a possibly multi-valued DICOM element."""
-    if hasattr(value, "__len__") and not isinstance(value, str):
-        return float(value[0])
-    return float(value)
-
-
-def window_image(
-    image: np.ndarray,
-    window: tuple[float, float] | None = None,
-    percentiles: tuple[float, float] = (0.5, 99.5),
-) -> np.ndarray:
-    """Map an image to uint8 with a (center, width) window, or by percentiles when None."""
-    image = np.asarray(image, dtype=np.float32)
-    if window is None:
-        low, high = np.percentile(image, percentiles)
-    else:
-        center, width = window
-        if width < 1:
-            raise ValueError(f"window width must be >= 1, got {width}")
-        # DICOM PS3.3 C.11.2.1.2 linear VOI function
-        low, high = center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2
-    scaled = (image - low) / max(float(high - low), 1e-6)
-    return np.clip(np.round(scaled * 255), 0, 255).astype(np.uint8)
 
 
 def render_dx_png(
@@ -297,5 +249,5 @@ def render_dx_png(
         raise ValueError(f"window must be (center, width), 'file' or None, got {window!r}")
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(window_image(image, window)).save(out_png, format="PNG")
+    Image.fromarray(to_uint8(image, window)).save(out_png, format="PNG")
     return out_png

@@ -1,4 +1,4 @@
-"""CT DICOM I/O: write and read axial CT series in Hounsfield units, window, render.
+"""CT DICOM I/O: write and read axial CT series in Hounsfield units.
 
 Geometry follows DICOM's patient (LPS) axes: ``x`` to the patient's left, ``y`` posterior,
 ``z`` superior. A volume's axis 0 runs cranial -> caudal (slice 0 is the highest), as in
@@ -8,61 +8,34 @@ slice normal whatever their names or order.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from medganlab.data.dicom.core import (
+    STUDY_DATE,
+    STUDY_TIME,
+    decimal_string,
+    deterministic_uid,
+    file_meta,
+    first_value,
+    read_dataset,
+)
+
 __all__ = [
     "CT_IMAGE_STORAGE",
+    "RESCALE_INTERCEPT",
     "write_ct_series",
     "read_ct_slice",
     "read_ct_series",
-    "window",
-    "render_png",
+    "dicom_files",
 ]
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 RESCALE_INTERCEPT = -1024.0
-STUDY_DATE = "20190101"
-STUDY_TIME = "120000"
 _SPACING_TOLERANCE = 0.05  # relative tolerance on slice spacing
-_PROJECTION_MODALITIES = {"DX", "CR", "MG"}
-
-
-IMPLEMENTATION_CLASS_UID = "1.2.826.0.1.3680043.8.498.1"
-IMPLEMENTATION_VERSION_NAME = "MEDGANLAB_0_1"
-
-
-def deterministic_uid(*parts: object) -> str:
-    """A DICOM UID under the 2.25 (UUID) root derived from a hash of ``parts``.
-
-    pydicom's ``generate_uid(prefix=None)`` ignores its entropy sources and is random, so
-    the UUID is built here from SHA-256: the same parts always give the same UID.
-    """
-    digest = hashlib.sha256("/".join(str(part) for part in parts).encode()).digest()
-    return f"2.25.{uuid.UUID(bytes=digest[:16]).int}"
-
-
-_uid = deterministic_uid
-
-
-def file_meta(sop_class_uid: str, sop_instance_uid: str) -> Any:
-    """The file meta information (a ``FileMetaDataset``) of an explicit-VR little-endian
-    file written by the course."""
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class_uid
-    meta.MediaStorageSOPInstanceUID = sop_instance_uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
-    return meta
 
 
 def write_ct_series(
@@ -102,12 +75,14 @@ def write_ct_series(
         origin = (-(columns - 1) / 2 * dx, -(rows - 1) / 2 * dy, (slices - 1) / 2 * dz)
     x0, y0, z0 = (float(value) for value in origin)
     stored = np.clip(np.rint(volume.astype(np.float64) - RESCALE_INTERCEPT), 0, 4095).astype("<u2")
-    study, series, frame = (_uid(uid_seed, role) for role in ("study", "series", "frame"))
+    study, series, frame = (
+        deterministic_uid(uid_seed, role) for role in ("study", "series", "frame")
+    )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(slices):
-        sop = _uid(uid_seed, "sop", index)
+        sop = deterministic_uid(uid_seed, "sop", index)
         meta = file_meta(CT_IMAGE_STORAGE, sop)
         ds = Dataset()
         ds.file_meta = meta
@@ -128,7 +103,7 @@ def write_ct_series(
         ds.PatientBirthDate = ""
         ds.PatientSex = "O"
         ds.BodyPartExamined = "ABDOMEN"
-        ds.SliceThickness = _ds(dz)
+        ds.SliceThickness = decimal_string(dz)
         ds.KVP = "120"
         ds.PatientPosition = "FFS"
         ds.StudyInstanceUID = study
@@ -137,19 +112,19 @@ def write_ct_series(
         ds.SeriesNumber = 1
         ds.InstanceNumber = index + 1
         z = z0 - index * dz
-        ds.ImagePositionPatient = [_ds(x0), _ds(y0), _ds(z)]
+        ds.ImagePositionPatient = [decimal_string(x0), decimal_string(y0), decimal_string(z)]
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
         ds.FrameOfReferenceUID = frame
         ds.PositionReferenceIndicator = ""
-        ds.SliceLocation = _ds(z)
+        ds.SliceLocation = decimal_string(z)
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.Rows, ds.Columns = rows, columns
-        ds.PixelSpacing = [_ds(dy), _ds(dx)]
+        ds.PixelSpacing = [decimal_string(dy), decimal_string(dx)]
         ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
         ds.PixelRepresentation = 0
         ds.WindowCenter, ds.WindowWidth = "0", "400"
-        ds.RescaleIntercept, ds.RescaleSlope = _ds(RESCALE_INTERCEPT), "1"
+        ds.RescaleIntercept, ds.RescaleSlope = decimal_string(RESCALE_INTERCEPT), "1"
         ds.RescaleType = "HU"
         ds.PixelData = stored[index].tobytes()
         path = folder / f"IM_{index + 1:04d}.dcm"
@@ -158,34 +133,9 @@ def write_ct_series(
     return paths
 
 
-def _ds(value: float) -> str:
-    """A DICOM decimal string (at most 16 characters)."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"
-
-
 # --------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------
-
-
-def _dcmread(path: Path, stop_before_pixels: bool = False):
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such DICOM file")
-    try:
-        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
-    except InvalidDicomError as error:
-        raise ValueError(
-            f"{path}: not a DICOM file (expected a 'DICM' preamble or a DICOM dataset): {error}"
-        ) from error
-    except Exception as error:  # truncated or garbled files fail deep inside pydicom
-        raise ValueError(
-            f"{path}: corrupt or truncated DICOM file ({type(error).__name__}: {error})"
-        ) from error
 
 
 def _require(ds: Any, path: Path, *keywords: str) -> None:
@@ -257,24 +207,11 @@ def _slice_meta(ds: Any, path: Path) -> dict[str, Any]:
         "slice_thickness": float(ds.SliceThickness)
         if getattr(ds, "SliceThickness", None) not in (None, "")
         else None,
-        "window_center": _first(getattr(ds, "WindowCenter", None)),
-        "window_width": _first(getattr(ds, "WindowWidth", None)),
+        "window_center": first_value(getattr(ds, "WindowCenter", None)),
+        "window_width": first_value(getattr(ds, "WindowWidth", None)),
         "rows": int(ds.Rows),
         "columns": int(ds.Columns),
     }
-
-
-def _first(value: Any) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        return (
-            float(value[0])
-            if not isinstance(value, str | float | int) and hasattr(value, "__len__")
-            else float(value)
-        )
-    except (TypeError, ValueError):
-        return None
 
 
 def read_ct_slice(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
@@ -291,7 +228,7 @@ def read_ct_slice(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
         ValueError: not DICOM, corrupt or truncated, not CT, or pixel data of the wrong length.
     """
     path = Path(path)
-    ds = _dcmread(path)
+    ds = read_dataset(path)
     _require(ds, path, "Modality")
     modality = str(ds.Modality)
     if modality != "CT":
@@ -305,7 +242,7 @@ def _slice_normal(orientation: list[float]) -> np.ndarray:
     return np.cross(row, column)
 
 
-def _dicom_files(folder: Path) -> list[Path]:
+def dicom_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder (expected a DICOM CT series)")
@@ -334,7 +271,7 @@ def read_ct_series(folder: Path) -> tuple[np.ndarray, tuple[float, float, float]
         ``(hu, spacing, meta)``: HU float32 (slices, rows, columns), (dz, dy, dx) in mm, and
         a dict with the UIDs, origin, orientation and the sorted file paths.
     """
-    files = _dicom_files(folder)
+    files = dicom_files(folder)
     slices = []
     for path in files:
         hu, meta = read_ct_slice(path)
@@ -419,64 +356,3 @@ def _check_spacing(positions: np.ndarray, paths: list[str], first: dict[str, Any
             f"between slices ({hint})"
         )
     return spacing
-
-
-# --------------------------------------------------------------------------------------
-# Display
-# --------------------------------------------------------------------------------------
-
-
-def window(hu: np.ndarray, center: float = 0.0, width: float = 400.0) -> np.ndarray:
-    """Window HU to [-1, 1]: clip to [center - width/2, center + width/2] and scale.
-
-    The paper's window is W400/L0, i.e. [-200, 200] HU -> [-1, 1].
-    """
-    if width <= 0:
-        raise ValueError(f"window width must be positive, got {width}")
-    low = center - width / 2
-    clipped = np.clip(np.asarray(hu, dtype=np.float32), low, center + width / 2)
-    return ((clipped - low) / np.float32(width / 2) - 1.0).astype(np.float32)
-
-
-def render_png(
-    path: Path, out_png: Path, center: float | None = None, width: float | None = None
-) -> Path:
-    """Render a DICOM file (or the middle slice of a series folder) to an 8-bit PNG.
-
-    The window comes from the file (WindowCenter/WindowWidth; W400/L0 if absent) unless
-    given. DX/CR/MG radiographs are handed to ``medganlab.data.dicom_dx.render_dx_png``.
-    """
-    from PIL import Image
-
-    path = Path(path)
-    if path.is_dir():
-        files = _dicom_files(path)
-        positions = []
-        for file in files:
-            ds = _dcmread(file, stop_before_pixels=True)
-            position = getattr(ds, "ImagePositionPatient", None)
-            positions.append(
-                float(position[2])
-                if position is not None
-                else float(getattr(ds, "InstanceNumber", 0) or 0)
-            )
-        path = files[int(np.argsort(positions)[len(files) // 2])]
-    ds = _dcmread(path, stop_before_pixels=True)
-    modality = str(getattr(ds, "Modality", ""))
-    if modality in _PROJECTION_MODALITIES:
-        try:
-            from medganlab.data import dicom_dx
-        except ImportError as error:
-            raise ValueError(
-                f"{path}: Modality {modality} needs medganlab.data.dicom_dx, which is not available ({error})"
-            ) from error
-        window_arg = None if center is None and width is None else (center, width)
-        return dicom_dx.render_dx_png(path, out_png, window_arg)
-    hu, meta = read_ct_slice(path)
-    center = meta["window_center"] if center is None else center
-    width = meta["window_width"] if width is None else width
-    image = window(hu, 0.0 if center is None else center, 400.0 if width is None else width)
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.round((image + 1.0) * 127.5).astype(np.uint8)).save(out_png)
-    return out_png
