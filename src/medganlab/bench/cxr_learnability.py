@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from medganlab.data.cxr_phantom import FINDINGS, NO_FINDING, generate_dataset
+from medganlab.data.vocabulary import FINDINGS, NO_FINDING, generate_dataset
 
 __all__ = ["run"]
 

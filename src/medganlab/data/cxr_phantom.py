@@ -30,6 +30,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from medganlab.data.vocabulary import FINDINGS, NIH_COUNTS, NIH_TOTAL, NO_FINDING
+
 __all__ = [
     "FINDINGS",
     "NO_FINDING",
@@ -46,29 +48,7 @@ __all__ = [
     "run_cli",
 ]
 
-FINDINGS: tuple[str, ...] = (
-    "Atelectasis",
-    "Cardiomegaly",
-    "Effusion",
-    "Infiltration",
-    "Mass",
-    "Nodule",
-    "Pneumonia",
-    "Pneumothorax",
-)
-NO_FINDING = "No Finding"
-NIH_TOTAL = 112_120
-NIH_COUNTS: dict[str, int] = {
-    "No Finding": 60_361,
-    "Infiltration": 19_894,
-    "Effusion": 13_317,
-    "Atelectasis": 11_559,
-    "Nodule": 6_331,
-    "Mass": 5_782,
-    "Pneumothorax": 5_302,
-    "Cardiomegaly": 2_776,
-    "Pneumonia": 1_431,
-}
+# The vocabulary lives in medganlab.data.vocabulary; re-exported here for old imports.
 FIELD_MM = 430.0  # physical field of view (a 43 cm x 43 cm detector)
 MIN_SIZE, MAX_SIZE = 64, 1024
 # The real Data_Entry_2017.csv header: the bracketed names hold unquoted commas, so the

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from medganlab.data.cxr_phantom import FINDINGS, NO_FINDING
+from medganlab.data.vocabulary import FINDINGS, NO_FINDING
 
 __all__ = [
     "CSV_NAMES",

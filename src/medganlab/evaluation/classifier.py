@@ -77,11 +77,11 @@ def reference_classifier(
 
     import keras
 
-    from medganlab.data import catalog, cxr_phantom
+    from medganlab.data import catalog, vocabulary
     from medganlab.paths import artifacts_dir
     from medganlab.runtime import jit_compile_default
 
-    findings = tuple(cxr_phantom.FINDINGS)
+    findings = tuple(vocabulary.FINDINGS)
     folder = (
         artifacts_dir() / f"finding_classifier_v2_s{image_size}_n{n_images}_e{epochs}_seed{seed}"
     )

@@ -194,10 +194,10 @@ def feature_network(
     """
     import keras
 
-    from medganlab.data import catalog, cxr_phantom, nih
+    from medganlab.data import catalog, nih, vocabulary
     from medganlab.paths import artifacts_dir
 
-    findings = list(cxr_phantom.FINDINGS)
+    findings = list(vocabulary.FINDINGS)
     name = _network_name(image_size, train_images, epochs, seed, imagenet, train_backbone)
     folder = artifacts_dir() / name
     root = catalog.cxr_dataset(
