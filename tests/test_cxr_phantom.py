@@ -12,6 +12,8 @@ from PIL import Image
 from scipy import ndimage
 
 from medganlab.data import cxr_phantom as cxr
+from medganlab.data.cxr import writer as cxr_writer
+from medganlab.data.cxr.anatomy import _working_size
 from medganlab.data.manifest import read_manifest
 
 NIH_ORDER = [
@@ -130,10 +132,10 @@ def test_heart_borders_and_position(seed):
 
 def test_working_resolution_follows_output_size():
     """Small outputs are not rendered on a large grid (speed), large ones at full size."""
-    assert cxr._working_size(64) == 128
-    assert cxr._working_size(128) == 160
-    assert cxr._working_size(256) == 256
-    assert cxr._working_size(1024) == 1024
+    assert _working_size(64) == 128
+    assert _working_size(128) == 160
+    assert _working_size(256) == 256
+    assert _working_size(1024) == 1024
 
 
 def test_patients_vary():
@@ -281,17 +283,17 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
             raise RuntimeError("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cxr, "render_case", failing)
+    monkeypatch.setattr(cxr_writer, "render_case", failing)
     with pytest.raises(RuntimeError):
         cxr.generate_dataset(tmp_path / "new", 5, size=64, workers=1)
     assert not (tmp_path / "new").exists()
     assert list(tmp_path.iterdir()) == []
 
-    monkeypatch.setattr(cxr, "render_case", real)
+    monkeypatch.setattr(cxr_writer, "render_case", real)
     existing = cxr.generate_dataset(tmp_path / "old", 2, size=64, seed=9, workers=1)
     snapshot = _checksums(existing)
     calls["n"] = 0
-    monkeypatch.setattr(cxr, "render_case", failing)
+    monkeypatch.setattr(cxr_writer, "render_case", failing)
     with pytest.raises(RuntimeError):
         cxr.generate_dataset(tmp_path / "old", 5, size=64, seed=10, workers=1)
     assert _checksums(existing) == snapshot
@@ -341,3 +343,29 @@ def test_generator_version_is_recorded(tmp_path):
     assert cxr.render_case(1, [], size=64).meta["generator_version"] == cxr.GENERATOR_VERSION >= 2
     out = cxr.generate_dataset(tmp_path / "v", 1, size=64, seed=0, workers=1)
     assert read_manifest(out)["params"]["generator_version"] == cxr.GENERATOR_VERSION
+
+
+def test_phantom_modules_import_one_way():
+    """vocabulary <- anatomy <- findings <- rendering <- writer <- cli; labels stands alone."""
+    import ast
+    import importlib
+    import inspect
+
+    allowed = {
+        "anatomy": set(),
+        "findings": {"anatomy"},
+        "rendering": {"anatomy", "findings"},
+        "labels": set(),
+        "writer": {"anatomy", "findings", "rendering", "labels"},
+        "cli": {"labels", "writer", "anatomy", "rendering"},
+    }
+    for name, ok in allowed.items():
+        module = importlib.import_module(f"medganlab.data.cxr.{name}")
+        tree = ast.parse(inspect.getsource(module))
+        used = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith("medganlab.data.cxr.")
+        }
+        assert used <= ok, f"medganlab.data.cxr.{name} imports {sorted(used - ok)}"

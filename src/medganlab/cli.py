@@ -1,4 +1,4 @@
-"""The ``medganlab`` command line: data, dicom, release, grade, reproduce, bench, doctor."""
+"""The ``medganlab`` command line: data, dicom, release, grade, reproduce, survey, bench, doctor."""
 
 from __future__ import annotations
 
@@ -43,6 +43,24 @@ def _course():
     return Course(root)
 
 
+def cmd_artifacts_pack(args: argparse.Namespace) -> int:
+    from medganlab.paths import build_dir
+    from medganlab.training.artifacts import pack_reference_artifacts
+
+    out = pack_reference_artifacts(args.out or build_dir() / "reference_artifacts.zip", args.source)
+    print(f"packed the reference artifacts into {out}: publish it on the course page for Colab")
+    return 0
+
+
+def cmd_artifacts_install(args: argparse.Namespace) -> int:
+    from medganlab.paths import reference_artifacts_dir
+    from medganlab.training.artifacts import install_reference_artifacts
+
+    names = install_reference_artifacts(args.source)
+    print(f"installed {', '.join(names)} into {reference_artifacts_dir()}")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     missing = [
         f"{name} ({why})"
@@ -78,8 +96,19 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from medganlab.grading import release
 
-    names = release(_course(), args.assignments or None)
+    course = _course()
+    names = release(course, args.assignments or None)
     print(f"released: {', '.join(names)}")
+    from medganlab.course_info import load_settings
+
+    settings = load_settings(course.root)
+    print(f"public address: {settings.repository} @ {settings.ref} (from {settings.source})")
+    if settings.is_placeholder:
+        print(
+            "note: that address is a placeholder; set [public] in course/settings.toml "
+            "before a course release (a release build refuses it)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -106,7 +135,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from medganlab.paths import build_dir
     from medganlab.reproduce import reproduce
 
-    index, runs = reproduce(_course().solutions, build_dir(), args.only or None)
+    index, runs = reproduce(
+        _course().solutions,
+        build_dir(),
+        args.only or None,
+        start_from=args.start_from,
+        force=args.force,
+    )
     print(f"report: {index}")
     return 1 if any(r.error for r in runs) else 0
 
@@ -115,6 +150,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from medganlab.bench.runner import main as bench_main
 
     return bench_main(args.names)
+
+
+def cmd_survey_aggregate(args: argparse.Namespace) -> int:
+    from medganlab.paths import build_dir
+    from medganlab.survey.report import write_report
+
+    out = Path(args.out) if args.out else build_dir() / "survey" / "report"
+    result = write_report(Path(args.folder), out)
+    for name, reason in result["skipped"]:
+        print(f"skipped {name}: {reason}")
+    print(f"{result['responses']} responses read, {len(result['skipped'])} files skipped")
+    print(f"report: {result['index']}\ntable: {result['csv']}")
+    return 0
+
+
+def cmd_survey_example(args: argparse.Namespace) -> int:
+    from medganlab.survey.example import example_cohort, write_cohort
+
+    paths = write_cohort(Path(args.folder), example_cohort(args.n, args.paired, args.seed))
+    print(f"wrote {len(paths)} generated responses to {args.folder}")
+    return 0
 
 
 def _add_generator(sub, name: str, module: str, help_text: str) -> None:
@@ -170,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="generate or inspect data sets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     _add_generator(
-        data_sub, "cxr", "medganlab.data.cxr_phantom", "chest X-ray phantom (NIH layout)"
+        data_sub, "cxr", "medganlab.data.cxr.cli", "chest X-ray phantom (NIH layout)"
     )
     _add_generator(
         data_sub, "ct", "medganlab.data.ct_phantom", "kidney CT phantom (DICOM / KiTS19)"
@@ -206,7 +262,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("reproduce", help="run every solution notebook; write build/report/")
     rep.add_argument("--only", nargs="*", help="assignment folder names")
+    rep.add_argument("--from", dest="start_from", help="start at this assignment")
+    rep.add_argument(
+        "--force", action="store_true", help="rerun notebooks that already ran at this source"
+    )
     rep.set_defaults(func=cmd_reproduce)
+
+    survey = sub.add_parser("survey", help="the end-of-course survey (assignment 09)")
+    survey_sub = survey.add_subparsers(dest="survey_command", required=True)
+    agg = survey_sub.add_parser(
+        "aggregate", help="turn a folder of responses into an HTML report, PNGs and a CSV"
+    )
+    agg.add_argument("folder", help="folder of survey-*.json responses (searched recursively)")
+    agg.add_argument("--out", default=None, help="report folder (default <build>/survey/report)")
+    agg.set_defaults(func=cmd_survey_aggregate)
+    ex = survey_sub.add_parser("example", help="write generated (fake) responses to try it")
+    ex.add_argument("folder")
+    ex.add_argument("--n", type=int, default=24, help="post-course responses")
+    ex.add_argument("--paired", type=int, default=18, help="of which also took the pre-check")
+    ex.add_argument("--seed", type=int, default=0)
+    ex.set_defaults(func=cmd_survey_example)
+
+    art = sub.add_parser("artifacts", help="pack or install the reference artifacts (01-03)")
+    art_sub = art.add_subparsers(dest="artifacts_command", required=True)
+    pack = art_sub.add_parser("pack", help="zip the exported generators for Colab students")
+    pack.add_argument(
+        "--out", type=Path, default=None, help="zip (default build/reference_artifacts.zip)"
+    )
+    pack.add_argument("--source", type=Path, default=None, help="artifacts folder to pack")
+    pack.set_defaults(func=cmd_artifacts_pack)
+    inst = art_sub.add_parser("install", help="unpack a reference zip (a path or https address)")
+    inst.add_argument("source", help="the zip made by `medganlab artifacts pack`")
+    inst.set_defaults(func=cmd_artifacts_install)
 
     bench = sub.add_parser("bench", help="run benchmarks; results in build/bench/")
     bench.add_argument("names", nargs="*")

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from medganlab.data.cxr_phantom import generate_dataset, render_case
+from medganlab.data.cxr import generate_dataset, render_case
 from medganlab.data.vocabulary import FINDINGS
 
 __all__ = ["run", "image_statistics"]

@@ -48,7 +48,7 @@ def cxr_dataset(
     real = _plugged_in("MEDGANLAB_CXR_ROOT")
     if real is not None:
         return real
-    from medganlab.data import cxr_phantom
+    from medganlab.data import cxr as cxr_phantom
 
     # The phantom renders 64-1024 px; smaller sizes are resized by the tf.data pipeline.
     size = max(size, cxr_phantom.MIN_SIZE)
