@@ -11,6 +11,7 @@ import pytest
 from scipy import ndimage
 
 from medganlab.data import ct_phantom
+from medganlab.data.ct import writer as ct_writer
 from medganlab.data.ct_phantom import TISSUES, generate_dataset, render_case
 
 SIZE, THICKNESS = 128, 5.0
@@ -168,7 +169,7 @@ def test_rerun_is_a_no_op(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("render_case must not run for a matching data set")
 
-    monkeypatch.setattr(ct_phantom, "render_case", fail)
+    monkeypatch.setattr(ct_writer, "render_case", fail)
     generate(tmp_path / "set")
     assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*")}
 
@@ -184,7 +185,7 @@ def test_failure_mid_generation_leaves_nothing(tmp_path, monkeypatch):
             raise RuntimeError("simulated crash")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(ct_phantom, "render_case", flaky)
+    monkeypatch.setattr(ct_writer, "render_case", flaky)
     with pytest.raises(RuntimeError, match="simulated"):
         generate(tmp_path / "fresh")
     assert not (tmp_path / "fresh").exists()
@@ -220,3 +221,21 @@ def test_cli_hooks(tmp_path):
     assert ct_phantom.run_cli(args, echo=messages.append) == 0
     assert (tmp_path / "cli" / "case_00000" / "dicom" / "IM_0001.dcm").is_file()
     assert "1 cases" in messages[0]
+
+
+def test_phantom_modules_import_one_way():
+    """anatomy <- painting <- rendering <- writer <- cli."""
+    import ast
+    import importlib
+    import inspect
+
+    order = ["anatomy", "painting", "rendering", "writer", "cli"]
+    for position, name in enumerate(order):
+        module = importlib.import_module(f"medganlab.data.ct.{name}")
+        used = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(ast.parse(inspect.getsource(module)))
+            if isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith("medganlab.data.ct.")
+        }
+        assert used <= set(order[:position]), f"medganlab.data.ct.{name} imports {sorted(used)}"

@@ -114,21 +114,37 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from medganlab.grading import grade_cohort
+    from medganlab.grading.cohort import scan_submissions
 
+    course = _course()
+    if args.kubernetes:
+        from medganlab.grading.kubernetes import write_manifest
+
+        found, _ = scan_submissions(Path(args.submissions), args.assignment)
+        path = write_manifest(Path(args.kubernetes), args.assignment, [f.student for f in found])
+        print(f"wrote {path}: one Kubernetes pod per submission ({len(found)})")
+        return 0
     rows = grade_cohort(
-        _course(),
+        course,
         args.assignment,
         Path(args.submissions),
         Path(args.out),
         workers=args.workers,
         timeout=args.timeout,
+        wall_timeout=args.wall_timeout,
+        only=args.only,
     )
-    width = max(len(r["student"]) for r in rows)
+    width = max([len(r["student"]) for r in rows] + [7])
     for row in rows:
-        note = f"  ERROR: {row['error'].splitlines()[-1]}" if row["error"] else ""
-        print(f"{row['student']:<{width}}  {row['score']:5.1f} / {row['max_score']:.1f}{note}")
+        note = f"  {row['status'].upper()}: {row['reason']}" if row["reason"] else ""
+        pending = f" (+{row['manual_pending']:g} manual)" if row["manual_pending"] else ""
+        print(
+            f"{row['student']:<{width}}  {row['score']:5.1f} / {row['max_score']:.1f}{pending}{note}"
+        )
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "flagged", "failed")}
+    print(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; isolation: {rows[0]['isolation']}")
     print(f"grades: {Path(args.out) / 'grades.csv'}")
-    return 0
+    return 1 if counts["failed"] else 0
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -225,12 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="generate or inspect data sets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
-    _add_generator(
-        data_sub, "cxr", "medganlab.data.cxr.cli", "chest X-ray phantom (NIH layout)"
-    )
-    _add_generator(
-        data_sub, "ct", "medganlab.data.ct_phantom", "kidney CT phantom (DICOM / KiTS19)"
-    )
+    _add_generator(data_sub, "cxr", "medganlab.data.cxr.cli", "chest X-ray phantom (NIH layout)")
+    _add_generator(data_sub, "ct", "medganlab.data.ct.cli", "kidney CT phantom (DICOM / KiTS19)")
     info = data_sub.add_parser("info", help="describe an NIH or KiTS19 folder")
     info.add_argument("folder")
     info.set_defaults(func=cmd_data_info)
@@ -258,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", default="build/grades", help="grades.csv, grades.json, feedback/")
     grade.add_argument("--workers", type=int, default=2)
     grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    grade.add_argument(
+        "--wall-timeout", type=int, default=None, help="seconds per submission (default 900)"
+    )
+    grade.add_argument("--only", nargs="*", help="grade only these students")
+    grade.add_argument(
+        "--kubernetes", metavar="FILE", help="write a Kubernetes Job manifest instead of grading"
+    )
     grade.set_defaults(func=cmd_grade)
 
     rep = sub.add_parser("reproduce", help="run every solution notebook; write build/report/")

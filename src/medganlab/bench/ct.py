@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from medganlab.data.ct_phantom import TISSUES, generate_dataset, render_case
+from medganlab.data.ct import TISSUES, generate_dataset, render_case
 
 __all__ = ["run"]
 

@@ -78,7 +78,7 @@ def ct_dataset(
     real = _plugged_in("MEDGANLAB_CT_ROOT")
     if real is not None:
         return real
-    from medganlab.data import ct_phantom
+    from medganlab.data import ct as ct_phantom
 
     out = data_dir() / (
         f"ct_c{cases}_s{size}_t{slice_thickness_mm:g}_f{tumour_fraction:g}_seed{seed}"
