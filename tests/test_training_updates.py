@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from medganlab.training import apply_gradients
+from medganlab.training import apply_gradients, update_if
 
 
 def _linear():
@@ -57,3 +57,21 @@ def test_errors_name_the_mistake():
         apply_gradients(optimizer, tape, loss, model.trainable_variables)
     with pytest.raises(ValueError, match="keras optimizer first"):
         apply_gradients(tape, optimizer, loss, model.trainable_variables)
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_update_if_runs_one_branch_on_one_device(flag):
+    model, optimizer = _linear(), keras.optimizers.SGD(0.1)
+    before = model.get_weights()[0].copy()
+    calls = []
+
+    def update():
+        calls.append("update")
+        _step(model, optimizer)
+        return tf.constant(1.0)
+
+    result = tf.function(lambda p: update_if(p, update, lambda: tf.constant(0.0)))(
+        tf.constant(flag)
+    )
+    assert float(result) == (1.0 if flag else 0.0)
+    assert (not np.allclose(model.get_weights()[0], before)) is flag

@@ -22,12 +22,13 @@ from medganlab.training.callbacks import (
 )
 from medganlab.training.checkpoints import GanCheckpoint, fit_gan, restore_latest
 from medganlab.training.gan import GAN, reference_train_step, tile_labels
-from medganlab.training.updates import apply_gradients, loss_scale_factor
+from medganlab.training.updates import apply_gradients, loss_scale_factor, update_if
 
 __all__ = [
     "GAN",
     "apply_gradients",
     "loss_scale_factor",
+    "update_if",
     "reference_train_step",
     "tile_labels",
     "SampleGrid",

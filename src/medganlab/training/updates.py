@@ -18,17 +18,25 @@ a GPU, and this helper handles all of them in one place::
   global batch and the optimiser *sums* the replicas' gradients, so each replica's loss is
   divided by ``N`` to get the gradient of the global mean.
 - **Float32 losses**: a loss computed in bfloat16/float16 is cast to float32 first.
+
+:func:`update_if` is ``tf.cond`` for a branch that updates weights (03's generator update
+on every 5th step): on one device it *is* ``tf.cond``; with several replicas, where an
+optimiser update inside ``tf.cond`` is not allowed, it computes the branch and applies its
+updates only where the condition holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
 import tensorflow as tf
 
-__all__ = ["apply_gradients", "loss_scale_factor"]
+__all__ = ["apply_gradients", "loss_scale_factor", "update_if"]
+
+_PENDING = threading.local()  # the condition of an enclosing update_if, per replica thread
 
 
 def loss_scale_factor(optimizer: keras.optimizers.Optimizer) -> Any:
@@ -87,6 +95,9 @@ def apply_gradients(
             "(called with training=True)."
         )
     pairs = [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
+    pending = getattr(_PENDING, "pred", None)
+    if pending is not None:
+        when = pending if when is None else tf.logical_and(pending, tf.cast(when, tf.bool))
     if when is None:
         optimizer.apply_gradients(pairs)
     else:
@@ -124,3 +135,44 @@ def _apply_when(optimizer, pairs, when) -> None:
         tf.cond(flag, apply_everywhere, lambda: None)
 
     context.merge_call(cross_replica, args=(grads, when))
+
+
+def _plain_cond_works() -> bool:
+    """Whether an optimiser update may sit inside ``tf.cond`` here (one replica, or a
+    strategy that needs no merge_call, e.g. several GPUs under XLA)."""
+    return (
+        tf.distribute.get_replica_context() is None
+        or tf.distribute.get_strategy().num_replicas_in_sync == 1
+        or tf.__internal__.distribute.strategy_supports_no_merge_call()
+    )
+
+
+def update_if(pred, update_fn: Callable[[], Any], otherwise_fn: Callable[[], Any]) -> Any:
+    """``tf.cond(pred, update_fn, otherwise_fn)`` where ``update_fn`` may update weights.
+
+    Use it in a train step (graph mode) to update a network only on some steps, e.g.
+    ``update_if(gan.global_step % 5 == 0, lambda: generator_update(...), lambda: loss)``.
+    ``update_fn`` must apply its gradients with :func:`apply_gradients`; both functions
+    return tensors of the same structure (e.g. a loss).
+
+    On one device (or several GPUs under XLA) this is exactly ``tf.cond``: only the chosen
+    branch runs. With several replicas that synchronise through ``merge_call`` (logical CPU
+    devices, GPUs without XLA) an update inside ``tf.cond`` is not allowed; then both
+    branches run, ``apply_gradients`` applies the updates only where ``pred`` holds, and the
+    result is ``update_fn``'s where ``pred`` holds, else ``otherwise_fn``'s.
+    """
+    pred = tf.convert_to_tensor(pred, dtype=tf.bool)
+    if _plain_cond_works():
+        return tf.cond(pred, update_fn, otherwise_fn)
+    outer = getattr(_PENDING, "pred", None)
+    _PENDING.pred = pred if outer is None else tf.logical_and(outer, pred)
+    try:
+        updated = update_fn()
+    finally:
+        _PENDING.pred = outer
+    otherwise = otherwise_fn()
+    return tf.nest.map_structure(
+        lambda a, b: tf.where(pred, a, tf.cast(b, tf.convert_to_tensor(a).dtype)),
+        updated,
+        otherwise,
+    )
