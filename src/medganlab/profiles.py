@@ -29,6 +29,9 @@ __all__ = [
     "ConditionalGanConfig",
     "MultiscaleGanConfig",
     "FddConfig",
+    "VggConfig",
+    "Pix2PixConfig",
+    "SurveyConfig",
 ]
 
 PROFILES = ("smoke", "cpu", "gpu")
@@ -168,6 +171,82 @@ class FddConfig(_Config):
     real_images: int = 9_500  # balanced single-finding phantoms: the real side (~n/9 per finding)
     pca_components: int = 128  # FDD in the top principal axes of the real features (< min count)
     bias_start: int = 50  # sample-size study: n = bias_start, 2x, 4x ... up to half the validation
+
+
+@dataclass(frozen=True)
+class VggConfig(_Config):
+    """05_vgg16_kernels_activations (SPEC §B): VGG-16, 3x3 vs 7x7, Sigmoid/Tanh/ELU, ROC/AUC."""
+
+    image_size: int = 224  # input side (1 channel)
+    images_per_class: int = 10_000  # normal + as many abnormal images, split 60/20/20 by patient
+    data_size: int = 256  # side of the generated phantoms (area-resized to image_size)
+    width: float = 1.0  # multiplies every conv and dense width (1.0: 64 ... 512 and 4096)
+    batch_size: int = 64
+    epochs: int = 100
+    # The paper's 94 steps x 64 = 6,016 images per epoch: about half of the 12,000 training
+    # images (60 % of 20,000), so an "epoch" here is half a pass. None: one full pass.
+    steps_per_epoch: int | None = 94
+    validation_steps: int | None = 25  # None: the whole validation split
+    optimizer: str = "adam"  # the paper is silent; Adam with Keras' defaults otherwise
+    learning_rate: float = 3e-4
+    batch_norm: bool = (
+        False  # the paper is silent and VGG-16 has none; True: BN before each activation
+    )
+    dropout: float = 0.5  # after fc1 and fc2, as in VGG-16
+    gap_window: int = 3  # the generalisation gap: mean over the last gap_window epochs
+    # smoke: tracing the train step costs ~7 s of CPU per run, more than two eager steps
+    run_eagerly: bool = False
+    bootstrap: int = 2000  # patient-level bootstrap resamples for the 95 % CIs
+    gradient_images: int = 64  # one batch for the gradient norms at initialisation
+    gradcam_images: int = 500  # abnormal test images scored in the pointing game
+    data_seed: int = 5
+
+
+@dataclass(frozen=True)
+class Pix2PixConfig(_Config):
+    """07_pix2pix_ct (SPEC §C): Pix2Pix label map -> kidney CT slice, synthetic set for 08."""
+
+    cases: int = 100  # phantom patients (the paper: 6,400 slices of 100 KiTS19 patients)
+    data_size: int = 256  # generated in-plane size
+    ct_slice_thickness_mm: float = 3.0
+    data_seed: int = 0  # the phantom set shared with 08
+    image_size: int = 256  # Pix2Pix input/output side
+    # "labels": the paper's input, the label map alone; "labels+body": plus the body outline
+    condition: str = "labels+body"
+    compare_conditions: bool = True  # also train the other condition and show both
+    generator_width: int = 64  # U-Net encoder 64-128-256-512-512...
+    discriminator_width: int = 64  # PatchGAN 64-128-256-512 (70x70 receptive field)
+    batch_size: int = 8  # the TF tutorial uses 1; 8 keeps batch norm statistics stable
+    epochs: int = 40
+    steps_per_epoch: int | None = 1000  # 40 x 1000: the tutorial's 40k steps
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    l1_weight: float = 100.0
+    triptych_slices: int = 4  # fixed validation slices drawn every epoch
+    edit_fraction: float = 0.5  # share of synthetic slices whose tumour is resized/moved
+    tumour_scale: tuple[float, float] = (0.7, 1.4)  # tumour size factor range (edited maps)
+    tumour_shift: float = 0.04  # maximum tumour shift, fraction of the image side
+
+
+@dataclass(frozen=True)
+class SurveyConfig(_Config):
+    """09_course_survey: nothing to train; where answers go and whether to prefill them."""
+
+    # smoke (CI, nbval): fill the form with an example and save into a throw-away folder,
+    # so every cell runs without anyone clicking; never the course's inbox.
+    example_answers: bool = False
+    scratch_inbox: bool = False
+
+    def inbox(self):
+        """Folder the response is written to (see ``medganlab.survey.responses``)."""
+        import tempfile
+        from pathlib import Path
+
+        if self.scratch_inbox:
+            return Path(tempfile.mkdtemp(prefix="medganlab-survey-"))
+        from medganlab.survey.responses import default_inbox
+
+        return default_inbox()
 
 
 # Each assignment: its config class and the knobs that differ per profile.
@@ -329,6 +408,79 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
             ),
             "gpu": dict(),  # the paper's counts; about 40 min on a T4 (estimate, not measured)
         },
+    ),
+    "05_vgg16_kernels_activations": (
+        VggConfig,
+        {
+            # smoke: 32 px (the smallest input five poolings allow), 1/16 width, 2 steps
+            "smoke": dict(
+                image_size=32,
+                images_per_class=48,
+                data_size=64,
+                width=0.0625,
+                batch_size=16,
+                epochs=1,
+                steps_per_epoch=2,
+                validation_steps=1,
+                gap_window=1,
+                run_eagerly=True,
+                bootstrap=50,
+                gradient_images=8,
+                gradcam_images=8,
+            ),
+            # cpu: 64 px, 1/8 width (625k parameters with 3x3), full passes; five runs in
+            # about 10 min on 2 idle cores (the 7x7 run is the slowest)
+            "cpu": dict(
+                image_size=64,
+                images_per_class=1500,
+                data_size=64,
+                width=0.125,
+                epochs=8,
+                steps_per_epoch=None,
+                validation_steps=None,
+                bootstrap=1000,
+                gradient_images=64,
+                gradcam_images=200,
+            ),
+            "gpu": dict(),  # the paper: 224 px, 10,000 + 10,000, batch 64, 94 steps, 100 epochs
+        },
+    ),
+    "07_pix2pix_ct": (
+        Pix2PixConfig,
+        {
+            # smoke: 32 px, 5 patients, tiny networks, 2 steps per condition
+            "smoke": dict(
+                cases=5,
+                data_size=64,
+                ct_slice_thickness_mm=10.0,
+                image_size=32,
+                generator_width=4,
+                discriminator_width=4,
+                batch_size=4,
+                epochs=1,
+                steps_per_epoch=2,
+                triptych_slices=2,
+                compare_conditions=False,  # one model: tracing dominates the smoke time
+            ),
+            # cpu: 128 px, 24 patients (~420 training slices), 16-wide networks, batch 8;
+            # two conditions x 300 steps (see the notebook for the measured time)
+            "cpu": dict(
+                cases=24,
+                data_size=128,
+                ct_slice_thickness_mm=5.0,
+                image_size=128,
+                generator_width=16,
+                discriminator_width=16,
+                batch_size=8,
+                epochs=6,
+                steps_per_epoch=50,
+            ),
+            "gpu": dict(),  # 256 px, 100 patients, batch 8, 40k steps (T4 time: see the notebook)
+        },
+    ),
+    "09_course_survey": (
+        SurveyConfig,
+        {"smoke": dict(example_answers=True, scratch_inbox=True), "cpu": dict(), "gpu": dict()},
     ),
 }
 
