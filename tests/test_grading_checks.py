@@ -19,6 +19,7 @@ from medganlab.grading import (
     compare_release,
     find_leaks,
     grade_cohort,
+    lint_release_notebook,
     lint_source_notebook,
     release,
     validate,
@@ -59,6 +60,18 @@ assert double(2) == 4, "double(2) should be 4"
 assert double(-3.5) == -7.0, "negative numbers double too"
 ### END HIDDEN TESTS
 
+# %% [markdown] readonly grade_id="q_explain"
+# ### Exercise 2 (written)
+#
+# Why is twice a negative number negative?
+
+# %% [markdown] manual grade_id="explain" points=1
+# === BEGIN MARK SCHEME ===
+# A positive factor keeps the sign.
+# === END MARK SCHEME ===
+#
+# YOUR ANSWER HERE
+
 # %% [markdown]
 # ## Key points
 #
@@ -95,7 +108,9 @@ def test_fixture_course_passes_every_check(course):
     assert problems == [] and stats["max_lines"] <= 6
     full = autograde_submission(course, NAME, course.source_notebook(NAME))
     zero = autograde_submission(course, NAME, course.release_notebook(NAME))
-    assert (full.score, full.max_score, zero.score) == (2.0, 2.0, 0.0)
+    assert (full.score, full.max_score, zero.score) == (2.0, 3.0, 0.0)
+    assert (full.manual_pending, full.status, zero.status) == (1.0, "ok", "ok")
+    assert lint_release_notebook(course.release_notebook(NAME)) == []
 
 
 def test_a_wrong_solution_fails_validation_and_loses_marks(course):
@@ -103,7 +118,7 @@ def test_a_wrong_solution_fails_validation_and_loses_marks(course):
     result = validate(course.source_notebook(NAME))
     assert result.get("failed"), "a hidden test should fail"
     graded = autograde_submission(course, NAME, course.source_notebook(NAME))
-    assert graded.score == 0.0 and graded.max_score == 2.0
+    assert graded.score == 0.0 and graded.max_score == 3.0
 
 
 def test_a_release_with_a_passing_test_is_caught(course):
@@ -150,7 +165,15 @@ def test_a_stale_or_hand_edited_release_is_found(course):
         (lambda nb: nb.cells[6].metadata["nbgrader"].update(locked=False), "not locked"),
         (lambda nb: nb.cells[6].metadata["nbgrader"].pop("points"), "without points"),
         (lambda nb: nb.metadata["kernelspec"].update(name="python2"), "kernelspec"),
-        (lambda nb: nb.cells.pop(7), "Key points"),
+        (lambda nb: nb.cells.pop(9), "Key points"),
+        (lambda nb: nb.cells.pop(7), "without its question"),
+        (lambda nb: nb.cells[7].metadata.pop("nbgrader"), "not a read-only cell"),
+        (lambda nb: nb.cells[7].update(source="### Exercise 2 (written)"), "asks nothing"),
+        (
+            lambda nb: nb.cells[8].update(source="Why? YOUR ANSWER HERE"),
+            "disappears in the release",
+        ),
+        (lambda nb: [c.metadata.pop("nbgrader", None) for c in nb.cells], "no graded cells"),
         (lambda nb: nb.cells[4].update(source="\n".join(["x = 1"] * 30)), "lines of code"),
         (lambda nb: nb.cells[6].update(source="assert double(2) == 4"), "docstring"),
     ],
@@ -164,6 +187,23 @@ def test_lint_catches_broken_rules(course, edit, expected):
     assert any(expected in p for p in problems), problems
 
 
+def test_a_release_whose_question_vanished_is_caught(course):
+    path = course.release_notebook(NAME)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.pop(7)  # the read-only question cell above the written answer
+    nbformat.write(nb, path)
+    assert any("without its question" in p for p in lint_release_notebook(path))
+
+
+def test_an_ungraded_assignment_may_have_no_graded_cells(course, monkeypatch):
+    path = course.source_notebook(NAME)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
+    nbformat.write(nb, path)
+    monkeypatch.setattr("medganlab.grading.lint.ungraded", lambda: frozenset({NAME}))
+    assert not any("no graded cells" in p for p in lint_source_notebook(path)[0])
+
+
 def test_cohort_grading_survives_bad_submissions(course, tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -174,12 +214,14 @@ def test_cohort_grading_survives_bad_submissions(course, tmp_path):
     dead.cells[4].source = "import os\nos._exit(1)"
     nbformat.write(dead, subs / "dee.ipynb")
     rows = {r["student"]: r for r in grade_cohort(course, NAME, subs, tmp_path / "out", workers=2)}
-    assert rows["ada"]["score"] == 2.0 and rows["ada"]["error"] is None
-    assert rows["bob"]["score"] == 0.0 and rows["bob"]["error"] is None
-    assert rows["cy"]["score"] == 0.0 and "not a readable notebook" in rows["cy"]["error"]
-    assert rows["dee"]["score"] == 0.0 and rows["dee"]["error"]
+    assert rows["ada"]["score"] == 2.0 and rows["ada"]["status"] == "ok"
+    assert rows["bob"]["score"] == 0.0 and rows["bob"]["status"] == "ok"
+    assert rows["cy"]["status"] == "failed" and "not a readable notebook" in rows["cy"]["reason"]
+    assert rows["cy"]["max_score"] == 3.0, "an unreadable file still shows what it was out of"
+    assert rows["dee"]["score"] == 0.0 and "kernel died in cell 5" in rows["dee"]["reason"]
     csv = (tmp_path / "out" / "grades.csv").read_text().splitlines()
-    assert csv[0] == "student,assignment,score,max_score,error" and len(csv) == 5
+    assert csv[0].startswith("student,assignment,score,max_score,auto_score") and len(csv) == 5
+    assert ",1,ok," in csv[1], "ada: 1 point awaits manual grading"
     assert json.loads((tmp_path / "out" / "grades.json").read_text())[0]["student"] == "ada"
     assert (tmp_path / "out" / "feedback" / "ada.html").is_file()
     feedback = (tmp_path / "out" / "feedback" / "ada.html").read_text()

@@ -133,6 +133,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         wall_timeout=args.wall_timeout,
         only=args.only,
+        reference=not args.no_reference,
     )
     width = max([len(r["student"]) for r in rows] + [7])
     for row in rows:
@@ -274,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--wall-timeout", type=int, default=None, help="seconds per submission (default 900)"
     )
     grade.add_argument("--only", nargs="*", help="grade only these students")
+    grade.add_argument(
+        "--no-reference", action="store_true", help="skip the solution's check run (data cached)"
+    )
     grade.add_argument(
         "--kubernetes", metavar="FILE", help="write a Kubernetes Job manifest instead of grading"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -40,11 +41,14 @@ def parallel_map(
     workers: int | None = None,
     desc: str = "",
     progress: bool | None = None,
+    start_method: str | None = None,
 ) -> list[R]:
     """Apply ``fn`` to every item, in order, over ``workers`` processes, with a progress bar.
 
     ``fn`` must be a module-level function (picklable). With one worker or one item it runs
-    in this process, which keeps tracebacks readable.
+    in this process, which keeps tracebacks readable. ``start_method="spawn"`` starts clean
+    workers (needed when this process already holds threads or ZeroMQ sockets, as the grader
+    does); the default is the platform's.
     """
     items = list(items)
     workers = default_workers() if workers is None else max(1, workers)
@@ -57,7 +61,8 @@ def parallel_map(
                 results.append(fn(item))
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(items))) as pool:
+            context = multiprocessing.get_context(start_method) if start_method else None
+            with ProcessPoolExecutor(min(workers, len(items)), mp_context=context) as pool:
                 for result in pool.map(fn, items, chunksize=1):
                     results.append(result)
                     bar.update()

@@ -1,0 +1,118 @@
+"""Test helpers for the course's test cells: comparisons a submission cannot fool cheaply.
+
+The grader imports this module before any student code runs, so the references below are
+NumPy's own functions even if a submission later replaces ``np.allclose`` or ``np.isclose``.
+The helpers accept only plain values — ``float``/``int``/``bool``, ``numpy`` scalars and
+``numpy.ndarray`` exactly, never a subclass (a ``float`` subclass can make every comparison
+true) — and say so in their message::
+
+    from medganlab.testing import check_array, check_close
+
+    got = stored_to_hu(np.array([[0, 1024]], dtype=np.uint16), 1.0, -1024.0)
+    check_array(got, shape=(1, 2), dtype="float32", what="stored_to_hu(...)")
+    check_close(got, [[-1024.0, 0.0]], what="stored_to_hu(...)")
+
+Each raises ``AssertionError`` with a message that teaches, like a hand-written assert.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+
+import numpy as _np
+
+__all__ = ["check_array", "check_close", "check_scalar", "plain", "tamper_report"]
+
+# References captured at import (before student code runs); never looked up again.
+_asarray = _np.asarray
+_ndarray = _np.ndarray
+_generic = _np.generic
+_abs = _np.abs
+_isnan = _np.isnan
+_less_equal = _np.less_equal
+_logical_or = _np.logical_or
+_logical_and = _np.logical_and
+_all = _np.all
+_shape = _np.shape
+_isinstance = builtins.isinstance
+_type = builtins.type
+_PLAIN_SCALARS = (float, int, bool)
+_WATCHED = {
+    "numpy.allclose": (_np, "allclose", _np.allclose),
+    "numpy.isclose": (_np, "isclose", _np.isclose),
+    "numpy.array_equal": (_np, "array_equal", _np.array_equal),
+    "numpy.testing.assert_allclose": (_np.testing, "assert_allclose", _np.testing.assert_allclose),
+    "numpy.all": (_np, "all", _np.all),
+    "numpy.any": (_np, "any", _np.any),
+    "math.isclose": (math, "isclose", math.isclose),
+    "builtins.isinstance": (builtins, "isinstance", builtins.isinstance),
+    "builtins.abs": (builtins, "abs", builtins.abs),
+}
+
+
+def plain(value, what: str = "the result"):
+    """Return ``value`` as a NumPy array if it is a plain number or array, else fail.
+
+    Raises:
+        AssertionError: ``value`` is a subclass of ``float``/``ndarray``, an object array or
+            anything else that could redefine comparisons.
+    """
+    kind = _type(value)
+    if kind in _PLAIN_SCALARS or (_isinstance(value, _generic) and kind.__module__ == "numpy"):
+        return _asarray(value)
+    if kind is _ndarray:
+        if value.dtype.kind not in "biufc":
+            raise AssertionError(f"{what} should hold numbers, got an array of dtype {value.dtype}")
+        return value
+    if kind in (list, tuple):
+        items = [plain(v, what) for v in value]
+        return _asarray(items)
+    raise AssertionError(
+        f"{what} should be a plain float, int or numpy array, got {kind.__name__!s} "
+        f"(a subclass or another type cannot be checked)"
+    )
+
+
+def check_scalar(value, what: str = "the result") -> float:
+    """``value`` is one plain number; return it as a Python float."""
+    arr = plain(value, what)
+    if arr.shape != ():
+        raise AssertionError(f"{what} should be a single number, got shape {arr.shape}")
+    return float(arr)
+
+
+def check_array(value, shape=None, dtype=None, what: str = "the result"):
+    """``value`` is a plain NumPy array of the given shape and dtype; return it."""
+    if _type(value) is not _ndarray:
+        raise AssertionError(f"{what} should be a numpy array, got {_type(value).__name__}")
+    plain(value, what)
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise AssertionError(f"{what}: expected shape {tuple(shape)}, got {tuple(value.shape)}")
+    if dtype is not None and str(value.dtype) != str(_np.dtype(dtype)):
+        raise AssertionError(f"{what}: expected dtype {_np.dtype(dtype)}, got {value.dtype}")
+    return value
+
+
+def check_close(got, expected, rtol: float = 1e-5, atol: float = 1e-8, what: str = "the result"):
+    """``got`` equals ``expected`` within tolerances (NumPy's ``allclose`` rule, captured)."""
+    a = plain(got, what)
+    b = plain(expected, "the expected value")
+    if _shape(a) != _shape(b) and a.size != 1 and b.size != 1:
+        raise AssertionError(f"{what}: expected shape {_shape(b)}, got {_shape(a)}")
+    a64 = a.astype("float64") if a.dtype.kind != "c" else a
+    b64 = b.astype("float64") if b.dtype.kind != "c" else b
+    close = _less_equal(_abs(a64 - b64), atol + rtol * _abs(b64))
+    close = _logical_or(close, _logical_and(_isnan(a64), _isnan(b64)))
+    close = _logical_or(close, a64 == b64)
+    if not bool(_all(close)):
+        raise AssertionError(f"{what}: expected {b.tolist()}, got {a.tolist()}")
+
+
+def tamper_report() -> str:
+    """One line for the grader: which watched functions were replaced since import."""
+    replaced = [
+        name for name, (mod, attr, ref) in _WATCHED.items() if getattr(mod, attr, None) is not ref
+    ]
+    return "MEDGANLAB-PROBE " + json.dumps({"replaced": replaced})
