@@ -91,9 +91,10 @@ test-notebooks: setup
 test: setup setup-sandbox lint check-release test-notebooks test-unit
 	@echo "make test: all checks passed"
 
-# Reference generators for later assignments: run the GAN solutions in the active profile.
+# Reference generators (and 07's synthetic set) for later assignments: run the GAN solutions
+# in the active profile, then zip them for Colab (build/reference_artifacts.zip).
 artifacts: setup
-	$(BIN)/medganlab reproduce --only 01_dcgan 02_conditional_gan 03_multiscale_attention_gan
+	$(BIN)/medganlab reproduce --only 01_dcgan 02_conditional_gan 03_multiscale_attention_gan 07_pix2pix_ct
 	$(BIN)/medganlab artifacts pack
 
 reproduce: setup

@@ -134,8 +134,10 @@ def test_pack_then_install_reference_artifacts(tmp_path, monkeypatch):
     generator = tiny_generator()
     export_generator(generator, "01_dcgan", {}, directory=own)
     (own / ".01_dcgan.partial").mkdir()  # an interrupted export is not packed
+    (own / "07_pix2pix_ct_smoke_synthetic").mkdir()  # a data artifact with its manifest is
+    (own / "07_pix2pix_ct_smoke_synthetic" / "manifest.json").write_text("{}")
     archive = pack_reference_artifacts(tmp_path / "ref.zip")
-    assert install_reference_artifacts(archive) == ["01_dcgan"]
+    assert install_reference_artifacts(archive) == ["01_dcgan", "07_pix2pix_ct_smoke_synthetic"]
     shutil.rmtree(own)
     loaded, meta = load_generator("01_dcgan")
     assert meta["source"] == "reference"

@@ -14,12 +14,12 @@
 # |---|---|---|
 # | Set up and check the run profile | 5 min | — |
 # | Warm up with Keras | 10 min | — |
-# | Read a DICOM CT slice | 10 min | — |
+# | Read a DICOM CT slice | 5 min | — |
 # | Convert stored values to Hounsfield units | 5 min | 10 min |
 # | Window the image for display | 5 min | 10 min |
 # | Compare a soft-tissue and a lung window | 5 min | 5 min |
-# | Tour the chest X-ray phantom | 10 min | 10 min |
-# | Tour the kidney CT phantom | 10 min | 10 min |
+# | Tour the chest X-ray phantom | 10 min | 15 min |
+# | Tour the kidney CT phantom | 10 min | 5 min |
 #
 # **What you'll learn**
 #
@@ -195,17 +195,24 @@ stored.dtype, stored.min(), stored.max()
 def stored_to_hu(stored: np.ndarray, slope: float, intercept: float) -> np.ndarray:
     """Convert DICOM stored values to Hounsfield units (float32, same shape)."""
     ### BEGIN SOLUTION
-    return np.asarray(stored).astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    hu = np.asarray(stored).astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    return hu
     ### END SOLUTION
 
 
 # %% tests grade_id="test_stored_to_hu" points=3
-"""stored_to_hu applies HU = stored * slope + intercept, in float32."""
+"""stored_to_hu applies HU = stored * slope + intercept, in float32, without overflow."""
 got = stored_to_hu(np.array([[0, 1024], [2048, 24]], dtype=np.uint16), 1.0, -1024.0)
 assert got.shape == (2, 2), f"expected shape (2, 2), got {got.shape}"
 assert got.dtype == np.float32, f"expected dtype float32, got {got.dtype}"
-expected = np.array([[-1024, 0], [1024, -1000]], dtype=np.float32)
-assert np.allclose(got, expected), f"expected {expected.tolist()}, got {got.tolist()}"
+assert np.allclose(got, [[-1024, 0], [1024, -1000]]), f"HU = stored * slope + intercept: expected [[-1024, 0], [1024, -1000]], got {got.tolist()}"
+try:  # int16 stored values, integer slope: 32767 * 2 does not fit in int16
+    big = stored_to_hu(np.array([30000, 32767], dtype=np.int16), 2, -1024)
+except OverflowError as error:
+    raise AssertionError(f"integer overflow ({error}): cast to float32 before you multiply") from None
+assert np.allclose(big, [58976, 64510]), (
+    f"int16 values [30000, 32767], slope 2, intercept -1024: expected [58976, 64510], got {big.tolist()}"
+    " (integer overflow: cast to float32 before you multiply)")
 ### BEGIN HIDDEN TESTS
 big = stored_to_hu(np.array([30000, 32767], dtype=np.int16), 2.0, -1024.0)
 assert np.allclose(big, [58976, 64510]), "large stored values must not overflow"
@@ -242,7 +249,8 @@ plt.show()
 # ### Exercise 2
 #
 # Implement `window_to_unit`: clip `hu` to the window, then map it linearly so the lower edge
-# gives −1, the level gives 0 and the upper edge gives +1. Return `float32`.
+# gives −1, the level gives 0 and the upper edge gives +1. Return `float32`. A width that is
+# not positive is not a window: raise `ValueError`.
 
 
 # %% solution grade_id="window_to_unit"
@@ -260,10 +268,19 @@ def window_to_unit(hu: np.ndarray, center: float, width: float) -> np.ndarray:
 
 # %% tests grade_id="test_window_to_unit" points=3
 """window_to_unit maps the soft-tissue window W400/L0 onto [-1, 1] and clips outside it."""
-got = window_to_unit(np.array([-1000.0, -200.0, 0.0, 100.0, 200.0, 1000.0]), 0.0, 400.0)
-expected = np.array([-1.0, -1.0, 0.0, 0.5, 1.0, 1.0])
-assert got.dtype == np.float32, f"expected dtype float32, got {got.dtype}"
-assert np.allclose(got, expected), f"W400/L0: expected {expected.tolist()}, got {got.tolist()}"
+inside = window_to_unit(np.array([-200.0, -100.0, 0.0, 100.0, 200.0]), 0.0, 400.0)
+assert inside.dtype == np.float32, f"expected dtype float32, got {inside.dtype}"
+assert np.allclose(inside, [-1.0, -0.5, 0.0, 0.5, 1.0]), (
+    f"W400/L0 spans -200..200 HU: lower edge -1, level 0, upper edge +1 (the range [-1, 1]); "
+    f"for [-200, -100, 0, 100, 200] expected [-1, -0.5, 0, 0.5, 1], got {inside.tolist()}")
+outside = window_to_unit(np.array([-1000.0, 1000.0]), 0.0, 400.0)
+assert np.allclose(outside, [-1.0, 1.0]), f"clip outside the window: expected [-1, 1], got {outside.tolist()}"
+try:
+    window_to_unit(np.zeros(3), 40.0, 0.0)
+except ValueError:
+    pass
+else:
+    raise AssertionError("a window of width 0 is not a window: raise ValueError")
 ### BEGIN HIDDEN TESTS
 lung = window_to_unit(np.array([[-1350.0, -600.0], [150.0, -975.0]]), -600.0, 1500.0)
 assert lung.shape == (2, 2), "the window must keep the input's shape"
@@ -400,14 +417,22 @@ def cardiothoracic_ratio(heart_mask: np.ndarray, lung_mask: np.ndarray) -> float
     ### END SOLUTION
 
 # %% tests grade_id="test_cardiothoracic_ratio" points=3
-"""The CTR is the widest heart row over the widest lung row."""
+"""The CTR is the widest heart row over the widest lung row (first to last column)."""
 lungs = np.zeros((6, 10), bool)
-lungs[1, 1:9] = True  # 8 wide: the widest lung row
-lungs[3, [0, 9]] = True  # 10 wide: two separate lungs still span 10 columns
+lungs[1, 1:9] = True  # 8 wide
+lungs[3, [0, 9]] = True  # two separate lungs in one row still span 10 columns
 heart = np.zeros((6, 10), bool)
 heart[4, 3:7] = True  # 4 wide
 ratio = cardiothoracic_ratio(heart, lungs)
-assert np.isclose(ratio, 0.4), f"expected 4 / 10 = 0.4, got {ratio}"
+assert np.isclose(ratio, 0.4), (f"heart width / thorax width (widest horizontal extents): expected 4 / 10 = 0.4, got {ratio:.3f} "
+                                "(a row's extent is last column - first column + 1, gaps included)")
+heart[2, 1:5] = True  # a second row, 4 wide, shifted left: the whole mask spans 1..6
+ratio = cardiothoracic_ratio(heart, lungs)
+assert np.isclose(ratio, 0.4), (f"heart rows at columns 1-4 and 3-6: the widest row is 4 wide, the whole "
+                                f"mask 6; expected 4 / 10 = 0.4, got {ratio:.3f}")
+tall = np.tile(np.arange(10) == 5, (6, 1))  # one column wide, six rows tall
+ratio = cardiothoracic_ratio(tall, lungs)
+assert np.isclose(ratio, 0.1), f"a heart 1 column wide and 6 rows tall is 1 wide (horizontal extent): expected 0.1, got {ratio:.3f}"
 ### BEGIN HIDDEN TESTS
 case = cxr_phantom.render_case(3, ["Cardiomegaly"], size=128, masks=True)
 measured = cardiothoracic_ratio(case.masks["heart"], case.masks["lungs"])
@@ -487,13 +512,17 @@ def hu_per_label(volume: np.ndarray, labels: np.ndarray) -> dict[int, tuple[floa
     ### END SOLUTION
 
 # %% tests grade_id="test_hu_per_label" points=3
-"""hu_per_label summarises the HU of each label present."""
-vol = np.array([[0.0, 10.0, 20.0], [100.0, 200.0, 300.0]])
+"""hu_per_label summarises the HU of each label present: (median, p5, p95)."""
+vol = np.array([[0.0, 10.0, 200.0], [100.0, 200.0, 300.0]])
 lab = np.array([[0, 0, 0], [1, 1, 1]])
 table = hu_per_label(vol, lab)
 assert sorted(table) == [0, 1], f"expected labels [0, 1], got {sorted(table)}"
-assert np.allclose(table[0][0], 10.0) and np.allclose(table[1][0], 200.0), "wrong medians"
-assert np.allclose(table[1][1:], [110.0, 290.0]), "p5/p95 should use numpy's linear percentiles"
+assert all(type(k) is int for k in table), f"keys must be plain Python ints, got {[type(k).__name__ for k in table]}"
+assert np.isclose(table[0][0], 10.0), (f"label 0 holds [0, 10, 200]: its median is 10 (the mean, 70, "
+                                       f"follows the outlier), got {table[0][0]}")
+assert np.allclose(table[1], [200.0, 110.0, 300.0 - 10.0]), (
+    f"label 1 holds [100, 200, 300]: expected (median, 5th percentile, 95th percentile) = "
+    f"(200, 110, 290) with numpy's linear percentiles, got {table[1]}")
 ### BEGIN HIDDEN TESTS
 table = hu_per_label(volume, labels)
 assert all(isinstance(k, int) for k in table), "keys must be plain ints"

@@ -8,13 +8,13 @@
 # [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
-# **What you'll do** (about 100 minutes)
+# **What you'll do** (about 110 minutes)
 #
 # | Section | Teaching | Exercises |
 # |---|---|---|
 # | Load the chest X-ray phantoms | 5 min | — |
 # | Build the generator | 10 min | 15 min |
-# | Build the discriminator | 5 min | 10 min |
+# | Build the discriminator | 10 min | 10 min |
 # | Write the losses | 10 min | 10 min |
 # | Write the train step | 10 min | 15 min |
 # | Train, watch the samples, read the losses | 10 min | 5 min |
@@ -87,7 +87,7 @@ real_batch, _ = next(iter(train_ds))  # (images, labels): the DCGAN ignores the 
 real_batch.shape, float(tf.reduce_min(real_batch)), float(tf.reduce_max(real_batch))
 
 # %%
-show_images(real_batch[:8], ncols=8, size=1.6, suptitle="Real (phantom) radiographs")
+show_images(real_batch[:8], ncols=8, size=1.6, vmin=-1, vmax=1, suptitle="Real (phantom) radiographs")
 plt.show()
 
 # %% [markdown]
@@ -134,12 +134,20 @@ def build_generator(latent_dim: int, image_size: int, width: int) -> keras.Model
 generator = build_generator(cfg.latent_dim, cfg.image_size, cfg.generator_width)
 generator.summary()
 
-# %% tests grade_id="test_generator" points=3
-"""The generator maps noise to one-channel images of the right size, inside [-1, 1]."""
+# %% tests grade_id="test_generator" points=2
+"""The generator maps noise to one-channel images of the right size, through tanh."""
 g = build_generator(latent_dim=16, image_size=32, width=8)
-out = g(np.random.default_rng(0).normal(size=(3, 16)).astype("float32"), training=False)
-assert tuple(out.shape) == (3, 32, 32, 1), f"expected shape (3, 32, 32, 1), got {tuple(out.shape)}"
-assert float(np.max(np.abs(out))) <= 1.0, "generator outputs must lie in [-1, 1] (tanh)"
+z = np.random.default_rng(0).normal(size=(3, 16)).astype("float32")
+out = np.asarray(g(z, training=False))
+assert out.shape == (3, 32, 32, 1), f"expected shape (3, 32, 32, 1), got {out.shape}"
+loud = build_generator(latent_dim=16, image_size=32, width=8)
+for w in [w for w in loud.trainable_weights if "kernel" in w.path]:
+    w.assign(w * 30.0)  # 30x larger kernels drive the output layer to saturation
+loud = np.asarray(loud(z, training=False))
+assert np.abs(loud).max() <= 1.0, f"outputs must lie in [-1, 1]: got {np.abs(loud).max():.3g} (end in tanh)"
+assert loud.min() < -0.5 and loud.max() > 0.5, (
+    f"images in [-1, 1] need an output that takes both signs (tanh); got values from {loud.min():.3g} "
+    f"to {loud.max():.3g}")
 ### BEGIN HIDDEN TESTS
 convs = [l for l in g.layers if isinstance(l, layers.Conv2DTranspose)]
 assert len(convs) == 3, "32x32 from 4x4 takes three stride-2 transposed convolutions"
@@ -150,6 +158,16 @@ assert 0.015 < float(np.std(convs[0].kernel.numpy())) < 0.025, "weights should s
 g_big = build_generator(100, 128, 128)
 assert g_big.output_shape == (None, 128, 128, 1), "the gpu-profile generator must build at 128x128"
 ### END HIDDEN TESTS
+
+# %% tests grade_id="test_generator_float32" points=1
+"""Under mixed precision the generator still returns float32 images."""
+policy = keras.config.dtype_policy()
+keras.config.set_dtype_policy("mixed_bfloat16")  # as under mixed precision
+try:
+    mixed = build_generator(latent_dim=16, image_size=32, width=8)
+finally:
+    keras.config.set_dtype_policy(policy)
+assert mixed.output.dtype == "float32", f"expected float32 images under mixed precision (dtype='float32' on the output layer), got {mixed.output.dtype}"
 
 # %% [markdown]
 # ## Build the discriminator
@@ -183,11 +201,21 @@ def build_discriminator(image_size: int, width: int, channels: int = 1) -> keras
 discriminator = build_discriminator(cfg.image_size, cfg.discriminator_width)
 discriminator.summary()
 
-# %% tests grade_id="test_discriminator" points=3
-"""The discriminator returns one logit per image."""
+# %% tests grade_id="test_discriminator" points=2
+"""The discriminator returns one float32 logit per image (no sigmoid) from a 4x4 map."""
 d = build_discriminator(image_size=32, width=8)
 logits = d(np.zeros((5, 32, 32, 1), "float32"), training=False)
-assert tuple(logits.shape) == (5, 1), f"expected shape (5, 1), got {tuple(logits.shape)}"
+assert tuple(logits.shape) == (5, 1), f"expected one logit per image, shape (5, 1), got {tuple(logits.shape)}"
+flat = [l for l in d.layers if isinstance(l, layers.Flatten)]
+assert flat and tuple(flat[0].input.shape[1:3]) == (4, 4), (
+    f"down-sample with stride-2 convolutions to a 4x4 map before Flatten, got {flat[0].input.shape if flat else 'no Flatten'}")
+loud = build_discriminator(image_size=32, width=8)
+for w in [w for w in loud.trainable_weights if "kernel" in w.path]:
+    w.assign(w * 30.0)  # 30x larger kernels: logits far from 0
+scores = np.asarray(loud(np.random.default_rng(0).uniform(-1, 1, (16, 32, 32, 1)).astype("float32")))
+assert scores.min() < 0 or scores.max() > 1, (
+    f"return logits (any real number; the loss applies the sigmoid): all 16 scores lie in [0, 1] "
+    f"({scores.min():.3g} to {scores.max():.3g}), as after a sigmoid")
 ### BEGIN HIDDEN TESTS
 convs = [l for l in d.layers if isinstance(l, layers.Conv2D)]
 assert [c.strides for c in convs] == [(2, 2)] * 3, "down-sample with stride-2 convolutions to 4x4"
@@ -198,6 +226,16 @@ assert d.layers[-1].activation.__name__ == "linear", "return logits: no sigmoid 
 assert sum(isinstance(l, layers.BatchNormalization) for l in d.layers) == 2, \
     "no batch normalisation on the first block, on every other block"
 ### END HIDDEN TESTS
+
+# %% tests grade_id="test_discriminator_float32" points=1
+"""Under mixed precision the discriminator still returns float32 logits."""
+policy = keras.config.dtype_policy()
+keras.config.set_dtype_policy("mixed_bfloat16")  # as under mixed precision
+try:
+    mixed = build_discriminator(image_size=32, width=8)
+finally:
+    keras.config.set_dtype_policy(policy)
+assert mixed.output.dtype == "float32", f"expected float32 logits under mixed precision (dtype='float32' on the last layer), got {mixed.output.dtype}"
 
 # %% [markdown]
 # ## Write the losses
@@ -243,9 +281,20 @@ def generator_loss(fake_logits):
 # %% tests grade_id="test_losses" points=3
 """Losses equal hand-computed values: a confused D gives 2 log 2 and log 2."""
 zero = tf.zeros((4, 1))
-assert np.isclose(float(discriminator_loss(zero, zero)), 2 * np.log(2), atol=1e-5), \
-    f"with logits 0 everywhere L_D should be 2 log 2 = 1.386, got {float(discriminator_loss(zero, zero)):.4f}"
-assert np.isclose(float(generator_loss(zero)), np.log(2), atol=1e-5), "with logits 0 L_G should be log 2"
+d_zero, g_zero = float(discriminator_loss(zero, zero)), float(generator_loss(zero))
+assert np.isclose(d_zero, 2 * np.log(2), atol=1e-5), (
+    f"with logits 0 everywhere L_D = BCE(1, 0) + BCE(0, 0) should be the sum 2 log 2 = 1.386, got "
+    f"{d_zero:.4f} (pass the logits to bce as they are: it applies the sigmoid)")
+assert np.isclose(g_zero, np.log(2), atol=1e-5), (
+    f"with logits 0 the non-saturating L_G = BCE(1, D(G(z))) should be log 2 = 0.693, got {g_zero:.4f}")
+real, fake = tf.constant([[4.0], [2.0]]), tf.constant([[-3.0], [1.0]])
+d_hand = (np.log1p(np.exp(-4)) + np.log1p(np.exp(-2))) / 2 + (np.log1p(np.exp(-3)) + np.log1p(np.exp(1))) / 2
+assert np.isclose(float(discriminator_loss(real, fake)), d_hand, atol=1e-5), (
+    f"real logits [4, 2], fake [-3, 1]: L_D = BCE(1, real) + BCE(0, fake) = {d_hand:.4f} (reals are "
+    f"labelled 1, fakes 0), got {float(discriminator_loss(real, fake)):.4f}")
+g_hand = (np.log1p(np.exp(3)) + np.log1p(np.exp(-1))) / 2
+assert np.isclose(float(generator_loss(fake)), g_hand, atol=1e-5), (
+    f"fake logits [-3, 1]: the non-saturating L_G = BCE(1, fake) = {g_hand:.4f}, got {float(generator_loss(fake)):.4f}")
 ### BEGIN HIDDEN TESTS
 real, fake = tf.constant([[2.0], [0.0]]), tf.constant([[-1.0], [3.0]])
 softplus = lambda v: np.log1p(np.exp(v))
@@ -264,7 +313,7 @@ assert np.isclose(float(generator_loss(fake)), np.mean(softplus(-np.array([-1.0,
 # 1. **Discriminator.** Generate fakes from `gan.sample_noise(batch_size)`. Under a
 #    `tf.GradientTape`, score reals and fakes with **one** discriminator call on
 #    `tf.concat([real, fake])` (`training=True`), split the logits, compute `L_D`, then
-#    `apply_gradients(gan.d_optimizer, tape, d_loss, gan.discriminator.trainable_variables)`.
+#    update D with `apply_gradients`: D's optimiser, the tape, `L_D` and D's trainable variables.
 # 2. **Generator.** Under a second tape, generate fresh fakes, score them with the *updated*
 #    discriminator (again one call on the concatenated batch), compute `L_G`, and apply its
 #    gradients the same way with `gan.g_optimizer` and the generator's variables.
@@ -318,27 +367,29 @@ def train_step(gan, real_images, labels=None):
     ### END SOLUTION
 
 # %% tests grade_id="test_train_step" points=4
-"""One train step changes both networks and reports the losses."""
+"""One train step, in graph mode as fit() runs it, updates both networks and reports the losses."""
 keras.utils.set_random_seed(0)
 tiny = GAN(build_generator(8, 16, 4), build_discriminator(16, 4), latent_dim=8, train_step_fn=train_step)
-tiny.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-             d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
-reals = np.random.default_rng(1).uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
-g_before = [w.numpy().copy() for w in tiny.generator.trainable_weights]
-d_before = [w.numpy().copy() for w in tiny.discriminator.trainable_weights]
-logs = train_step(tiny, tf.constant(reals))
+tiny.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+tiny.build_optimizers()
+reals = tf.constant(np.random.default_rng(1).uniform(-1, 1, (8, 16, 16, 1)).astype("float32"))
+before = {w.path: w.numpy().copy() for w in tiny.generator.weights + tiny.discriminator.weights}
+try:
+    logs = tf.function(lambda r: train_step(tiny, r))(reals)  # what fit() does
+except Exception as error:
+    raise AssertionError(f"your step fails in graph mode (tf.function, as inside fit()): {type(error).__name__}: {error}; use tf operations only: no .numpy() or NumPy on a tensor") from None
 assert {"d_loss", "g_loss"} <= set(logs), f"return d_loss and g_loss, got keys {sorted(logs)}"
-assert any(not np.allclose(a, b.numpy()) for a, b in zip(g_before, tiny.generator.trainable_weights)), \
-    "the generator's weights did not change"
-assert any(not np.allclose(a, b.numpy()) for a, b in zip(d_before, tiny.discriminator.trainable_weights)), \
-    "the discriminator's weights did not change"
+moved = lambda ws: any(not np.allclose(before[w.path], w.numpy()) for w in ws)
+for net in (tiny.generator, tiny.discriminator):
+    assert moved(net.trainable_weights), f"{net.name}: the weights did not change"
+    assert moved(net.non_trainable_weights), f"{net.name}: batch-norm statistics did not move: call it with training=True"
+assert float(logs["d_loss"]) > 0 and float(logs["g_loss"]) > 0, f"losses are BCEs, never negative: got {logs}"
 ### BEGIN HIDDEN TESTS
 assert 0.0 <= float(logs["d_real_accuracy"]) <= 1.0, "accuracies are shares between 0 and 1"
 frozen = GAN(build_generator(8, 16, 4), build_discriminator(16, 4), latent_dim=8, train_step_fn=train_step)
 frozen.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.Adam(1e-3))
-d0 = float(train_step(frozen, tf.constant(reals))["d_loss"])
-for _ in range(10):
-    d_last = float(train_step(frozen, tf.constant(reals))["d_loss"])
+d0 = float(train_step(frozen, reals)["d_loss"])
+d_last = [float(train_step(frozen, reals)["d_loss"]) for _ in range(10)][-1]
 assert d_last < d0, "against a frozen generator the discriminator loss must fall"
 ### END HIDDEN TESTS
 
@@ -364,10 +415,13 @@ history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_pe
                   checkpoint_dir=run / "checkpoints", callbacks=[samples, losses, health])
 
 # %% [markdown]
-# The grid of the last epoch (the same noise every epoch, so you can follow each sample):
+# The grid of the last epoch (the same noise every epoch, so you can follow each sample). The
+# grid maps the generator's `[-1, 1]` to `[0, 1]` (black to white) and is shown on that fixed
+# range, so a grey image really is grey: an untrained generator (the `smoke` run) draws flat
+# mid-grey squares, the `cpu` run dark lungs beside a bright mediastinum.
 
 # %%
-show_images([samples.grids[-1]], size=6, suptitle=f"Generated after {cfg.epochs} epoch(s)")
+show_images([samples.grids[-1]], size=6, vmin=0, vmax=1, suptitle=f"Generated after {cfg.epochs} epoch(s)")
 plt.show()
 
 # %% [markdown]

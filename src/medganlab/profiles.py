@@ -462,8 +462,9 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 triptych_slices=2,
                 compare_conditions=False,  # one model: tracing dominates the smoke time
             ),
-            # cpu: 128 px, 24 patients (~420 training slices), 16-wide networks, batch 8;
-            # two conditions x 300 steps (see the notebook for the measured time)
+            # cpu: 128 px, 24 patients (430 training slices), 16-wide networks, batch 8;
+            # two conditions x 500 steps (0.35-0.45 s/step on 2 busy cores; the spine appears
+            # between 300 and 500 steps). See course/schedule.md for the measured time.
             "cpu": dict(
                 cases=24,
                 data_size=128,
@@ -472,7 +473,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 generator_width=16,
                 discriminator_width=16,
                 batch_size=8,
-                epochs=6,
+                epochs=10,
                 steps_per_epoch=50,
             ),
             "gpu": dict(),  # 256 px, 100 patients, batch 8, 40k steps (T4 time: see the notebook)

@@ -74,13 +74,13 @@ class KnowledgeQuestion:
 # while the notebook is planned). tests/test_course_docs.py checks these against the notebooks.
 ASSIGNMENTS: dict[str, tuple[str, int | None]] = {
     "00_setup_and_data": ("Set up and read your first CT slice", 100),
-    "01_dcgan": ("Train a DCGAN on chest X-rays", 100),
+    "01_dcgan": ("Train a DCGAN on chest X-rays", 110),
     "02_conditional_gan": ("Generate a chosen finding with a conditional GAN", 100),
     "03_multiscale_attention_gan": ("Multi-scale self-attention conditional GAN", 150),
-    "04_evaluating_gans": ("Evaluate GANs with the Fréchet DenseNet Distance", 100),
+    "04_evaluating_gans": ("Evaluate GANs with the Fréchet DenseNet Distance", 90),
     "05_vgg16_kernels_activations": ("Compare VGG-16 kernels and activations", 120),
     "06_gan_augmentation": ("GAN augmentation for an imbalanced classifier", None),
-    "07_pix2pix_ct": ("Pix2Pix for kidney CT", None),
+    "07_pix2pix_ct": ("Translate kidney label maps into CT slices with Pix2Pix", 130),
     "08_kidney_segmentation": ("Kidney segmentation, four scenarios", None),
 }
 

@@ -169,6 +169,11 @@ def _complete(folder: Path) -> bool:
     return (folder / _MODEL).is_file() and (folder / _META).is_file()
 
 
+def _packable(folder: Path) -> bool:
+    """An exported generator, or a data artifact with its manifest (07's synthetic set)."""
+    return _complete(folder) or (folder / "manifest.json").is_file()
+
+
 def find_artifact(name: str, directory: str | os.PathLike | None = None) -> tuple[Path, str]:
     """The folder of artifact ``name`` and where it came from (``"own"`` or ``"reference"``).
 
@@ -251,7 +256,8 @@ def load_generator(
 def pack_reference_artifacts(
     out: str | os.PathLike, source: str | os.PathLike | None = None
 ) -> Path:
-    """Zip every complete artifact of ``source`` (default: ``MEDGANLAB_ARTIFACTS``) to ``out``.
+    """Zip every complete artifact of ``source`` (default: ``MEDGANLAB_ARTIFACTS``) to ``out``:
+    exported generators and data artifacts with a manifest (07's synthetic set for 08).
 
     What an instructor publishes for Colab students after ``make artifacts``.
 
@@ -261,7 +267,7 @@ def pack_reference_artifacts(
     import zipfile
 
     root = Path(source).expanduser() if source is not None else artifacts_dir()
-    folders = sorted(p for p in root.glob("*") if p.is_dir() and _complete(p))
+    folders = sorted(p for p in root.glob("*") if p.is_dir() and _packable(p))
     if not folders:
         raise FileNotFoundError(
             f"no artifacts to pack in {root}: run `make artifacts` first (expected folders "
@@ -319,7 +325,7 @@ def install_reference_artifacts(
         target.mkdir(parents=True, exist_ok=True)
         installed = []
         for top in tops:
-            if _complete(staging / top):
+            if _packable(staging / top):
                 shutil.rmtree(target / top, ignore_errors=True)
                 shutil.copytree(staging / top, target / top)
                 installed.append(top)
