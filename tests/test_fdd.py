@@ -207,3 +207,21 @@ def test_write_table_writes_csv_and_json(artifacts, tmp_path):
     payload = json.loads(json_path.read_text())
     assert payload["meta"] == {"profile": "smoke", "auc": {"Mass": None, "Nodule": 0.75}}
     assert payload["rows"][0]["fdd_cDCGAN"] == 1.5
+
+
+def test_notebook_04_samples_from_the_reference_artifact_when_the_student_has_none(
+    artifacts, tmp_path, monkeypatch
+):
+    """A student who skipped 03 still gets 04's column: the instructor's reference is used."""
+    from medganlab.training import export_generator
+
+    reference = tmp_path / "reference"
+    monkeypatch.setenv("MEDGANLAB_REFERENCE_ARTIFACTS", str(reference))
+    two, _ = _generators()
+    meta = {"latent_dim": 4, "num_classes": 3, "classes": ["A", "B", "C"], "image_size": 8}
+    export_generator(two, "03_multiscale_attention_gan_smoke", meta, directory=reference)
+    assert not (artifacts / "03_multiscale_attention_gan_smoke").exists()
+    sample, loaded = fdd.load_sampler("03_multiscale_attention_gan_smoke")
+    assert sample is not None and loaded["source"] == "reference"
+    assert any("reference artifact" in note for note in loaded["notes"])
+    assert sample(1, 5, seed=0).shape == (5, 8, 8, 1)
