@@ -117,3 +117,29 @@ def test_table_schema_is_checked(tables):
     assert "sens_low without its estimate" in problems and "does not end in its profile" in problems
     json_path.unlink()
     assert "no JSON twin" in validate_table(csv_path)[0]
+
+
+def test_pix2pix_claim_reads_the_kidney_rows(tables):
+    def row(condition, region, real, synthetic, ssim):
+        return {
+            "profile": "cpu",
+            "condition": condition,
+            "region": region,
+            "ssim": ssim,
+            "hu_mean_real": real,
+            "hu_mean_synthetic": synthetic,
+            "hu_mean_difference": synthetic - real,
+        }
+
+    rows = [
+        row("labels+body", "background", -131.0, -131.0, 0.67),
+        row("labels+body", "kidney", 140.7, 136.6, 0.5),
+        row("labels", "kidney", 140.7, 62.0, 0.29),
+    ]
+    csv_path, _ = write_table(rows, "07_pix2pix_cpu", {"test_patients": [1]})
+    assert validate_table(csv_path) == [], "a profile column in every row is enough"
+    verdict = _verdicts(tables, "cpu")["pix2pix_quality"]
+    assert verdict["verdict"] == HOLDS and "141 → 137" in verdict["ours"]
+    rows[1] = row("labels+body", "kidney", 140.7, 90.0, 0.5)
+    write_table(rows, "07_pix2pix_cpu", {})
+    assert _verdicts(tables, "cpu")["pix2pix_quality"]["verdict"] == FAILS
