@@ -143,3 +143,13 @@ def test_pix2pix_claim_reads_the_kidney_rows(tables):
     rows[1] = row("labels+body", "kidney", 140.7, 90.0, 0.5)
     write_table(rows, "07_pix2pix_cpu", {})
     assert _verdicts(tables, "cpu")["pix2pix_quality"]["verdict"] == FAILS
+
+
+def test_a_run_that_never_left_chance_makes_gap_claims_unreadable(tables):
+    rows = _vgg_rows()
+    rows[1].update(auc=0.5, auc_low=0.5, auc_high=0.5, gap=0.0)  # 7x7 never learned
+    write_table(rows, "05_vgg16_cpu", {"profile": "cpu"})
+    card = _verdicts(tables, "cpu")
+    assert card["vgg_3x3_overfits_less"]["verdict"] == NOT_MEASURABLE
+    assert "7x7 ReLU never left chance" in card["vgg_3x3_overfits_less"]["ours"]
+    assert card["vgg_3x3_faster"]["verdict"] == HOLDS, "time per epoch is readable anyway"
