@@ -145,7 +145,13 @@ def export_generator(
     if saved_model:
         generator.export(staging / _SAVED_MODEL, format="tf_saved_model", verbose=False)
     (staging / _META).write_text(text)
-    old = folder.parent / f".{name}.old"
+    return swap_into_place(staging, folder)
+
+
+def swap_into_place(staging: Path, folder: Path) -> Path:
+    """Replace ``folder`` by the finished ``staging`` folder (same parent) in two renames, so
+    a reader sees the old artifact or the new one, never half of one."""
+    old = folder.parent / f".{folder.name}.old"
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
         os.replace(folder, old)

@@ -28,7 +28,7 @@ import numpy as np
 from medganlab.data.ct_slices import check_label_map
 from medganlab.data.manifest import sha256_file
 from medganlab.paths import artifacts_dir, reference_artifacts_dir
-from medganlab.training.artifacts import artifact_path
+from medganlab.training.artifacts import artifact_path, swap_into_place
 
 __all__ = ["KIND", "synthetic_set_name", "write_synthetic_set", "load_synthetic_set"]
 
@@ -108,13 +108,7 @@ def write_synthetic_set(
         "sha256": {f: sha256_file(staging / f) for f in _FILES},
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n")
-    old = folder.parent / f".{name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(staging, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
+    return swap_into_place(staging, folder)
 
 
 def _find(name: str, directory: str | os.PathLike | None) -> Path:
