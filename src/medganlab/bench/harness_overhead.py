@@ -12,6 +12,15 @@ Same generator, discriminator, optimisers, data and batch, in one process, alter
 The ratio ``plain / harness`` is the harness's speed relative to the plain loop (goal ≥ 1.0:
 the harness costs nothing). Timings are noisy on a shared machine: read the ratio, which
 both runs share.
+
+The same comparison for the two other training loops of the course:
+
+- **Pix2Pix** (notebook 07): the harness is ``GAN(..., train_step_fn=step).fit()`` with the
+  one-D-call step notebook 07 teaches; ``plain`` is that step as a bare ``tf.function``;
+  ``tutorial`` is the TensorFlow pix2pix tutorial's step (D called on real and fake pairs
+  separately).
+- **Segmentation** (notebook 08): ``model.fit()`` of a compiled U-Net against a bare
+  ``tf.function`` + ``GradientTape`` loop with the same loss and optimiser.
 """
 
 from __future__ import annotations
@@ -117,6 +126,154 @@ def _time_plain(tf, keras, layers, dataset, tutorial: bool) -> float:
     return (time.perf_counter() - start) / STEPS
 
 
+P2P_SIZE = 64
+P2P_BATCH = 8
+SEG_SIZE = 64
+SEG_BATCH = 16
+
+
+def _pix2pix_models(keras, layers):
+    def generator():
+        cond = keras.Input((P2P_SIZE, P2P_SIZE, 3))
+        d1 = layers.LeakyReLU(0.2)(layers.Conv2D(16, 4, 2, padding="same")(cond))
+        d2 = layers.BatchNormalization()(layers.Conv2D(32, 4, 2, padding="same")(d1))
+        u1 = layers.Conv2DTranspose(16, 4, 2, padding="same")(layers.LeakyReLU(0.2)(d2))
+        u1 = layers.ReLU()(layers.Dropout(0.5)(layers.BatchNormalization()(u1)))
+        out = layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh", dtype="float32")
+        return keras.Model(cond, out(layers.Concatenate()([u1, d1])))
+
+    def discriminator():
+        cond = keras.Input((P2P_SIZE, P2P_SIZE, 3))
+        image = keras.Input((P2P_SIZE, P2P_SIZE, 1))
+        x = layers.Concatenate()([cond, image])
+        for filters in (16, 32):
+            x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 4, 2, padding="same")(x))
+        return keras.Model([cond, image], layers.Conv2D(1, 4, padding="same", dtype="float32")(x))
+
+    return generator(), discriminator()
+
+
+def _pix2pix_step(tf, keras, tutorial: bool, apply):
+    """The Pix2Pix step: one D call on concat(real, fake) pairs, or the tutorial's two."""
+
+    def bce(labels, logits):
+        return tf.reduce_mean(keras.losses.binary_crossentropy(labels, logits, from_logits=True))
+
+    def step(gan, real, cond):
+        n = tf.shape(real)[0]
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = gan.generator(cond, training=True)
+            if tutorial:
+                real_logits = gan.discriminator([cond, real], training=True)
+                fake_logits = gan.discriminator([cond, fake], training=True)
+            else:
+                logits = gan.discriminator(
+                    [tf.concat([cond, cond], 0), tf.concat([real, fake], 0)], training=True
+                )
+                real_logits, fake_logits = logits[:n], logits[n:]
+            g_loss = bce(tf.ones_like(fake_logits), fake_logits) + 100.0 * tf.reduce_mean(
+                tf.abs(real - fake)
+            )
+            d_loss = 0.5 * (
+                bce(tf.ones_like(real_logits), real_logits)
+                + bce(tf.zeros_like(fake_logits), fake_logits)
+            )
+        apply(gan.g_optimizer, g_tape, g_loss, gan.generator.trainable_variables)
+        apply(gan.d_optimizer, d_tape, d_loss, gan.discriminator.trainable_variables)
+        return {"g_loss": g_loss, "d_loss": d_loss}
+
+    return step
+
+
+def _bare_apply(optimizer, tape, loss, variables):
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+
+
+def _time_pix2pix(tf, keras, layers, dataset, mode: str) -> float:
+    from medganlab.training import GAN, apply_gradients
+
+    keras.utils.set_random_seed(0)
+    generator, discriminator = _pix2pix_models(keras, layers)
+    if mode == "harness":
+        step = _pix2pix_step(tf, keras, tutorial=False, apply=apply_gradients)
+        gan = GAN(generator, discriminator, latent_dim=1, train_step_fn=step)
+        gan.compile(
+            g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            jit_compile=False,
+        )
+        gan.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)
+        start = time.perf_counter()
+        gan.fit(dataset, epochs=1, steps_per_epoch=STEPS, verbose=0)
+        return (time.perf_counter() - start) / STEPS
+
+    class Pair:  # what the step needs of a GAN: the networks and their optimisers
+        pass
+
+    pair = Pair()
+    pair.generator, pair.discriminator = generator, discriminator
+    pair.g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    pair.d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    raw = _pix2pix_step(tf, keras, tutorial=mode == "tutorial", apply=_bare_apply)
+    step = tf.function(lambda real, cond: raw(pair, real, cond))
+    iterator = iter(dataset)
+    for _ in range(2):
+        step(*next(iterator))
+    start = time.perf_counter()
+    for _ in range(STEPS):
+        out = step(*next(iterator))
+    float(out["d_loss"])
+    return (time.perf_counter() - start) / STEPS
+
+
+def _time_segmentation(tf, keras, dataset, mode: str) -> float:
+    from medganlab.models import heavy_unet
+
+    keras.utils.set_random_seed(0)
+    model = heavy_unet((SEG_SIZE, SEG_SIZE, 1), base=8, depth=3)
+    optimizer = keras.optimizers.Adam(1e-3)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    if mode == "harness":
+        model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=False)
+        model.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, steps_per_epoch=STEPS, verbose=0)
+        return (time.perf_counter() - start) / STEPS
+
+    @tf.function
+    def step(images, masks):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(masks, model(images, training=True))
+        variables = model.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
+
+    iterator = iter(dataset)
+    for _ in range(2):
+        step(*next(iterator))
+    start = time.perf_counter()
+    for _ in range(STEPS):
+        loss = step(*next(iterator))
+    float(loss)
+    return (time.perf_counter() - start) / STEPS
+
+
+def _report(title: str, best: dict[str, float]) -> dict:
+    print(f"{title} (best of 2, s/step):")
+    for name, seconds in best.items():
+        print(f"  {name:<10}{seconds:>8.4f}")
+    ratio = best["plain"] / best["harness"]
+    print(f"  plain / harness = {ratio:.2f} (>= 1.0: the harness costs nothing)")
+    out = {
+        "seconds_per_step": {k: round(v, 4) for k, v in best.items()},
+        "plain_over_harness": round(ratio, 3),
+    }
+    if "tutorial" in best:
+        out["tutorial_over_harness"] = round(best["tutorial"] / best["harness"], 3)
+        print(f"  tutorial / harness = {out['tutorial_over_harness']:.2f} (a different step)")
+    return out
+
+
 def run(out_dir: Path) -> dict:
     import numpy as np
 
@@ -134,15 +291,33 @@ def run(out_dir: Path) -> dict:
         times["harness"].append(_time_harness(tf, keras, layers, dataset))
         times["plain"].append(_time_plain(tf, keras, layers, dataset, tutorial=False))
         times["tutorial"].append(_time_plain(tf, keras, layers, dataset, tutorial=True))
-    best = {k: min(v) for k, v in times.items()}
-    print(f"DCGAN {SIZE}x{SIZE}, batch {BATCH}, {STEPS} steps (best of 2, s/step):")
-    for name, seconds in best.items():
-        print(f"  {name:<10}{seconds:>8.4f}")
-    ratio = best["plain"] / best["harness"]
-    print(f"plain / harness = {ratio:.2f} (>= 1.0: the harness costs nothing)")
-    print(f"tutorial / harness = {best['tutorial'] / best['harness']:.2f} (a different step)")
-    return {
-        "seconds_per_step": {k: round(v, 4) for k, v in best.items()},
-        "plain_over_harness": round(ratio, 3),
-        "tutorial_over_harness": round(best["tutorial"] / best["harness"], 3),
-    }
+    dcgan = _report(
+        f"DCGAN {SIZE}x{SIZE}, batch {BATCH}, {STEPS} steps",
+        {k: min(v) for k, v in times.items()},
+    )
+
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (P2P_BATCH * 4, P2P_SIZE, P2P_SIZE, 1)).astype("float32")
+    cond = np.sign(rng.uniform(-1, 1, (P2P_BATCH * 4, P2P_SIZE, P2P_SIZE, 3))).astype("float32")
+    pairs = tf.data.Dataset.from_tensor_slices((real, cond)).batch(P2P_BATCH).repeat()
+    p2p: dict[str, list[float]] = {"harness": [], "plain": [], "tutorial": []}
+    for _ in range(2):
+        for mode in p2p:
+            p2p[mode].append(_time_pix2pix(tf, keras, layers, pairs, mode))
+    pix2pix = _report(
+        f"Pix2Pix {P2P_SIZE}x{P2P_SIZE}, batch {P2P_BATCH}, {STEPS} steps",
+        {k: min(v) for k, v in p2p.items()},
+    )
+
+    images = rng.uniform(-1, 1, (SEG_BATCH * 4, SEG_SIZE, SEG_SIZE, 1)).astype("float32")
+    masks = rng.integers(0, 3, (SEG_BATCH * 4, SEG_SIZE, SEG_SIZE, 1)).astype("uint8")
+    slices = tf.data.Dataset.from_tensor_slices((images, masks)).batch(SEG_BATCH).repeat()
+    seg: dict[str, list[float]] = {"harness": [], "plain": []}
+    for _ in range(2):
+        for mode in seg:
+            seg[mode].append(_time_segmentation(tf, keras, slices, mode))
+    segmentation = _report(
+        f"U-Net segmentation {SEG_SIZE}x{SEG_SIZE}, batch {SEG_BATCH}, {STEPS} steps (fit vs loop)",
+        {k: min(v) for k, v in seg.items()},
+    )
+    return {**dcgan, "pix2pix": pix2pix, "segmentation": segmentation}

@@ -22,6 +22,7 @@ from medganlab.training.callbacks import (
 )
 from medganlab.training.checkpoints import GanCheckpoint, fit_gan, restore_latest
 from medganlab.training.gan import GAN, reference_train_step, tile_labels
+from medganlab.training.recipes import DiffAugment, GeneratorEMA, augmented_discriminator
 from medganlab.training.updates import apply_gradients, loss_scale_factor, update_if
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "update_if",
     "reference_train_step",
     "tile_labels",
+    "DiffAugment",
+    "augmented_discriminator",
+    "GeneratorEMA",
     "SampleGrid",
     "LossHistory",
     "HealthMonitor",

@@ -108,10 +108,24 @@ def _generator_inputs(
     return z, labels.astype("float32")
 
 
+def _drawing_generator(gan, source=None):
+    """The generator to draw from: ``source`` (a model, or an object with a ``generator``
+    such as :class:`~medganlab.training.recipes.GeneratorEMA`), else ``gan.generator``."""
+    if source is None:
+        return gan.generator
+    drawn = getattr(source, "generator", source)
+    return gan.generator if drawn is None else drawn
+
+
 def _generate(
-    gan, z: np.ndarray, onehot: np.ndarray | None, output_index: int | None = None
+    gan,
+    z: np.ndarray,
+    onehot: np.ndarray | None,
+    output_index: int | None = None,
+    source=None,
 ) -> np.ndarray:
-    """Samples of ``gan.generator``; ``output_index`` picks one output of a multi-output one.
+    """Samples of ``gan.generator`` (or of ``source``, see :func:`_drawing_generator`);
+    ``output_index`` picks one output of a multi-output one.
 
     Raises:
         ValueError: the generator has several outputs and ``output_index`` is ``None``, or
@@ -119,8 +133,9 @@ def _generate(
     """
     from medganlab.training.gan import generator_inputs
 
-    inputs = generator_inputs(gan.generator, keras.ops.convert_to_tensor(z), onehot)
-    images = gan.generator(inputs, training=False)
+    generator = _drawing_generator(gan, source)
+    inputs = generator_inputs(generator, keras.ops.convert_to_tensor(z), onehot)
+    images = generator(inputs, training=False)
     if isinstance(images, (list, tuple)):
         if output_index is None:
             if len(images) != 1:
@@ -160,6 +175,8 @@ class SampleGrid(keras.callbacks.Callback):
         ncols: columns of the grid (default: square; one row per class with default labels).
         output_index: which output of a multi-output generator to draw (e.g. ``-1``, the top
             scale of a multi-scale generator); ``None`` for a single-output generator.
+        generator: draw from this instead of the GAN's generator: a model, or a
+            :class:`~medganlab.training.recipes.GeneratorEMA` (its averaged generator).
     """
 
     def __init__(
@@ -171,6 +188,7 @@ class SampleGrid(keras.callbacks.Callback):
         seed: int = 0,
         ncols: int | None = None,
         output_index: int | None = None,
+        generator=None,
     ):
         super().__init__()
         if num_samples < 1 or every < 1:
@@ -184,6 +202,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.seed = seed
         self.ncols = ncols
         self.output_index = output_index
+        self.source = generator
         self.grids: list[np.ndarray] = []
         self.paths: list[Path] = []
         self._inputs = None
@@ -223,7 +242,8 @@ class SampleGrid(keras.callbacks.Callback):
         ncols = self.ncols
         if ncols is None and onehot is not None and self.labels is None:
             ncols = math.ceil(self.num_samples / self.model.num_classes)
-        grid = images_to_grid(_generate(self.model, z, onehot, self.output_index), ncols=ncols)
+        samples = _generate(self.model, z, onehot, self.output_index, self.source)
+        grid = images_to_grid(samples, ncols=ncols)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / f"samples_epoch_{epoch + 1:03d}.png"
         _save_png(grid, path)
@@ -328,6 +348,8 @@ class HealthMonitor(keras.callbacks.Callback):
             samples all look alike).
         output_index: which output of a multi-output generator to measure (``None``: the
             only output).
+        generator: measure this instead of the GAN's generator (a model or a
+            :class:`~medganlab.training.recipes.GeneratorEMA`).
 
     Attributes:
         records: one dict per epoch (epoch, diversity, collapsed, D accuracies when logged).
@@ -343,6 +365,7 @@ class HealthMonitor(keras.callbacks.Callback):
         seed: int = 1,
         warmup_epochs: int = 1,
         output_index: int | None = None,
+        generator=None,
     ):
         super().__init__()
         if num_samples < 2:
@@ -358,6 +381,7 @@ class HealthMonitor(keras.callbacks.Callback):
         self.seed = seed
         self.warmup_epochs = warmup_epochs
         self.output_index = output_index
+        self.source = generator
         self.records: list[dict] = []
         self._inputs = None
 
@@ -376,7 +400,7 @@ class HealthMonitor(keras.callbacks.Callback):
             self._inputs = _generator_inputs(
                 gan.latent_dim, gan.num_classes, self.num_samples, labels, self.seed
             )
-        samples = _generate(gan, *self._inputs, self.output_index)
+        samples = _generate(gan, *self._inputs, self.output_index, self.source)
         distance = mean_pairwise_distance(samples)
         scale = self.reference_scale or math.sqrt(np.prod(samples.shape[1:]))
         return distance / scale
