@@ -153,3 +153,77 @@ def test_a_run_that_never_left_chance_makes_gap_claims_unreadable(tables):
     assert card["vgg_3x3_overfits_less"]["verdict"] == NOT_MEASURABLE
     assert "7x7 ReLU never left chance" in card["vgg_3x3_overfits_less"]["ours"]
     assert card["vgg_3x3_faster"]["verdict"] == HOLDS, "time per epoch is readable anyway"
+
+
+def _augmentation_rows(gain_low: float, baseline_high: float = 0.8) -> list[dict]:
+    def row(arm, kind, auc, gain, low, high):
+        return {
+            "profile": "cpu",
+            "arm": arm,
+            "kind": kind,
+            "finding": "minority",
+            "auc": auc,
+            "auc_low": auc - 0.05,
+            "auc_high": min(baseline_high, auc + 0.05) if kind == "baseline" else auc + 0.05,
+            "gain": gain,
+            "gain_low": low,
+            "gain_high": high,
+        }
+
+    return [
+        row("baseline", "baseline", 0.75, 0.0, 0.0, 0.0),
+        row("cDCGAN x1", "gan", 0.76, 0.01, -0.02, 0.04),
+        row("multi-scale GAN x1", "gan", 0.78, 0.03, gain_low, 0.06),
+        row("multi-scale GAN: synthetic only", "synthetic only", 0.6, -0.15, -0.2, -0.1),
+    ]
+
+
+def test_gan_augmentation_claim_needs_a_gain_beyond_the_noise(tables):
+    write_table(_augmentation_rows(gain_low=0.005), "06_gan_augmentation_cpu", {})
+    verdict = _verdicts(tables, "cpu")["gan_aug_minority"]
+    assert verdict["verdict"] == HOLDS and "multi-scale GAN x1" in verdict["ours"]
+    assert "0.03 [0.005, 0.06]" in verdict["ours"], "the gain is shown with its interval"
+    write_table(_augmentation_rows(gain_low=-0.01), "06_gan_augmentation_cpu", {})
+    verdict = _verdicts(tables, "cpu")["gan_aug_minority"]
+    assert verdict["verdict"] == FAILS and "no GAN arm's interval is above 0" in verdict["ours"]
+    write_table(_augmentation_rows(0.005, baseline_high=0.52), "06_gan_augmentation_cpu", {})
+    assert _verdicts(tables, "cpu")["gan_aug_minority"]["verdict"] == NOT_MEASURABLE
+    write_table(_augmentation_rows(gain_low=0.005)[:1], "06_gan_augmentation_cpu", {})
+    assert _verdicts(tables, "cpu")["gan_aug_minority"]["verdict"] == NOT_RUN
+
+
+def _segmentation_rows(fpn_best: int = 4, scenarios=(1, 2, 3, 4)) -> list[dict]:
+    rows = []
+    for model in ("U-Net1", "U-Net2", "FPN"):
+        for scenario in scenarios:
+            best = fpn_best if model == "FPN" else 4
+            iou = 0.8 + (0.05 if scenario == best else 0.01 * scenario)
+            rows.append(
+                {
+                    "model": model,
+                    "scenario": scenario,
+                    "iou": iou,
+                    "iou_low": iou - 0.04,
+                    "iou_high": iou + 0.04,
+                    "diff_vs_1": None if scenario == 1 else iou - 0.81,
+                    "diff_vs_1_low": None if scenario == 1 else iou - 0.83,
+                    "diff_vs_1_high": None if scenario == 1 else iou - 0.79,
+                }
+            )
+    return rows
+
+
+def test_segmentation_claim_needs_scenario_4_best_for_every_model(tables):
+    csv_path, _ = write_table(_segmentation_rows(), "08_segmentation_cpu", {"profile": "cpu"})
+    assert validate_table(csv_path) == []
+    verdict = _verdicts(tables, "cpu")["seg_scenario_4"]
+    assert verdict["verdict"] == HOLDS and "best for 3 of 3" in verdict["ours"]
+    assert "FPN s4 0.85 [0.81, 0.89]" in verdict["ours"], "scenario 4 is shown with its CI"
+    write_table(_segmentation_rows(fpn_best=2), "08_segmentation_cpu", {"profile": "cpu"})
+    verdict = _verdicts(tables, "cpu")["seg_scenario_4"]
+    assert verdict["verdict"] == FAILS and "best: s2" in verdict["ours"]
+    write_table(_segmentation_rows(scenarios=(1, 2)), "08_segmentation_cpu", {"profile": "cpu"})
+    verdict = _verdicts(tables, "cpu")["seg_scenario_4"]
+    assert verdict["verdict"] == NOT_RUN and "U-Net1 s3" in verdict["ours"]
+    write_table(_segmentation_rows(), "08_segmentation_smoke", {"profile": "smoke"})
+    assert _verdicts(tables, "smoke")["seg_scenario_4"]["verdict"] == NOT_MEASURABLE

@@ -47,7 +47,7 @@ import tensorflow as tf
 from keras import layers
 
 import medganlab
-from medganlab.data import catalog, cxr_phantom, nih
+from medganlab.data import catalog, cxr_phantom, cxr_splits, nih
 from medganlab.evaluation.classifier import conditional_accuracy, reference_classifier
 from medganlab.paths import run_dir
 from medganlab.plotting import plot_history, show_images
@@ -75,13 +75,17 @@ cfg
 # ## Load single-finding radiographs and look at the imbalance
 #
 # A conditional GAN needs one label per image. Generate radiographs with at most one finding
-# at NIH's prevalence and keep those with exactly one of the eight findings.
+# at NIH's prevalence and keep those with exactly one of the eight findings. Train on the
+# **training patients** only: every chest X-ray set of the course is split by patient with
+# one shared function (`cxr_splits`), and notebook 06 tests classifiers on the test patients,
+# which your generator must never have seen.
 
 # %%
 FINDINGS = list(cxr_phantom.FINDINGS)
 root = catalog.cxr_dataset(n=cfg.train_images, size=cfg.image_size, seed=cfg.seed,
                            single_finding=True)
-index = [r for r in nih.load_index(root) if len(r["labels"]) == 1 and r["labels"][0] in FINDINGS]
+single = [r for r in nih.load_index(root) if len(r["labels"]) == 1 and r["labels"][0] in FINDINGS]
+index = cxr_splits.split_records(single)["train"]  # training patients only
 counts = {f: sum(r["labels"][0] == f for r in index) for f in FINDINGS}
 counts
 
@@ -431,7 +435,9 @@ show_metrics("02_conditional_gan: conditional accuracy",
 artifact = export_generator(generator, f"02_conditional_gan_{cfg.profile}",
                             {"latent_dim": cfg.latent_dim, "num_classes": cfg.num_classes,
                              "classes": FINDINGS, "image_size": cfg.image_size,
-                             "profile": cfg.profile, "assignment": "02_conditional_gan"})
+                             "profile": cfg.profile, "assignment": "02_conditional_gan",
+                             # which data set and which patients it saw (06 checks them)
+                             "training_data": cxr_splits.training_provenance(root, index)})
 artifact
 
 # %% [markdown] readonly grade_id="q_imbalance_discussion"

@@ -59,7 +59,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 import medganlab
-from medganlab.data import catalog, cxr_phantom, nih
+from medganlab.data import catalog, cxr_phantom, cxr_splits, nih
 from medganlab.paths import run_dir
 from medganlab.plotting import show_images
 from medganlab.report import show_metrics
@@ -93,16 +93,18 @@ cfg
 # ## Load single-finding radiographs at three scales
 #
 # As in notebook 02, keep the images with exactly one of the eight findings, so the label is a
-# one-hot vector. The generator draws three scales, so the discriminators need real images at
-# three scales too: *area* down-sampling averages each 2x2 (or 4x4) block, like a detector
-# with bigger pixels.
+# one-hot vector, and only the **training patients** of the course's shared patient split
+# (`cxr_splits`): notebook 06 tests classifiers on the test patients. The generator draws
+# three scales, so the discriminators need real images at three scales too: *area*
+# down-sampling averages each 2x2 (or 4x4) block, like a detector with bigger pixels.
 
 # %%
 FINDINGS = list(cxr_phantom.FINDINGS)
 SIZES = [cfg.image_size // 4, cfg.image_size // 2, cfg.image_size]
 root = catalog.cxr_dataset(n=cfg.train_images, size=cfg.image_size, seed=cfg.seed,
                            single_finding=True)
-index = [r for r in nih.load_index(root) if len(r["labels"]) == 1 and r["labels"][0] in FINDINGS]
+single = [r for r in nih.load_index(root) if len(r["labels"]) == 1 and r["labels"][0] in FINDINGS]
+index = cxr_splits.split_records(single)["train"]  # training patients only
 {f: sum(r["labels"][0] == f for r in index) for f in FINDINGS}
 
 # %%
@@ -940,6 +942,8 @@ print(f"{flops / 1e9:.2f} GFLOP per step; this run: {steps_done} steps in {train
 # Notebook 04 measures the top scale. Export a model with one input, `concat(z, c)`, and one
 # output, the top-scale image: the `SelfAttention` class lives in this notebook, so notebook
 # 04 loads the TensorFlow SavedModel that `export_generator` writes alongside (inference only).
+# The metadata also records the data set and the training patients: notebook 06 refuses a
+# generator that saw its test patients.
 
 # %%
 zc = keras.Input((cfg.latent_dim + cfg.num_classes,), name="z_c")
@@ -948,7 +952,9 @@ top_generator = keras.Model(zc, top, name="msa_generator_top")
 artifact = export_generator(top_generator, f"03_multiscale_attention_gan_{cfg.profile}",
                             {"latent_dim": cfg.latent_dim, "num_classes": cfg.num_classes,
                              "class_names": FINDINGS, "image_size": cfg.image_size,
-                             "profile": cfg.profile, "created_by": "03_multiscale_attention_gan"})
+                             "profile": cfg.profile, "created_by": "03_multiscale_attention_gan",
+                             # which data set and which patients it saw (06 checks them)
+                             "training_data": cxr_splits.training_provenance(root, index)})
 artifact
 
 # %% [markdown]

@@ -199,6 +199,50 @@ def _pix2pix_kidney(rows: list[dict], meta: dict) -> Verdict:
     return Verdict(HOLDS if within else FAILS, "; ".join(parts))
 
 
+def _gan_aug_minority(rows: list[dict], meta: dict) -> Verdict:
+    """Holds when some GAN arm's mean AUC gain over the minority findings has a paired 95 %
+    interval above 0; not measurable when the baseline never left chance."""
+    minority = [r for r in rows if r.get("finding") == "minority"]
+    base = next((r for r in minority if r.get("kind") == "baseline"), None)
+    gan = [r for r in minority if r.get("kind") == "gan"]
+    if base is None or not gan:
+        return Verdict(NOT_RUN, "no baseline or no GAN arm in the table")
+    best = max(gan, key=lambda r: _num(r.get("gain")))
+    ours = (
+        f"best of {len(gan)} GAN arms: {best['arm']} minority-mean AUC gain "
+        f"{_ci(best, 'gain')} over the baseline's {_ci(base, 'auc')}"
+    )
+    if _at_chance(base):
+        return Verdict(NOT_MEASURABLE, ours + "; the baseline never left chance")
+    clear = [r["arm"] for r in gan if _num(r.get("gain_low")) > 0]
+    if clear:
+        return Verdict(HOLDS, ours + f"; interval above 0 for {', '.join(clear)}")
+    return Verdict(FAILS, ours + "; no GAN arm's interval is above 0")
+
+
+SEGMENTERS = ("U-Net1", "U-Net2", "FPN")
+
+
+def _seg_scenario_4(rows: list[dict], meta: dict) -> Verdict:
+    """Holds when scenario 4 has the highest IoU for all three segmenters (point estimates;
+    each model's scenario 4 and its paired difference to scenario 1 are shown with CIs)."""
+    by = {(r.get("model"), int(_num(r.get("scenario")))): r for r in rows if r.get("scenario")}
+    missing = [f"{m} s{s}" for m in SEGMENTERS for s in (1, 2, 3, 4) if (m, s) not in by]
+    if missing:
+        return Verdict(NOT_RUN, f"rows missing: {', '.join(missing)} (3 and 4 need 07's set)")
+    parts, wins = [], []
+    for model in SEGMENTERS:
+        ious = {s: _num(by[model, s].get("iou")) for s in (1, 2, 3, 4)}
+        best = max(ious, key=lambda s: ious[s])
+        wins += [model] if best == 4 else []
+        parts.append(
+            f"{model} s4 {_ci(by[model, 4], 'iou')} (best: s{best}; s4 − s1 "
+            f"{_ci(by[model, 4], 'diff_vs_1')})"
+        )
+    ours = f"scenario 4 best for {len(wins)} of 3; " + "; ".join(parts)
+    return Verdict(HOLDS if len(wins) == len(SEGMENTERS) else FAILS, ours)
+
+
 CLAIMS: tuple[Claim, ...] = (
     Claim(
         "fdd_6_of_8",
@@ -246,7 +290,7 @@ CLAIMS: tuple[Claim, ...] = (
         "GAN augmentation raises the AUC of minority findings",
         "announced, not measured in the paper",
         "06_gan_augmentation",
-        None,
+        _gan_aug_minority,
     ),
     Claim(
         "pix2pix_quality",
@@ -263,7 +307,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Scenario 4 (synthetic + geometric) is best for all three segmenters",
         "U-Net1 90.73, U-Net2 90.76, FPN 91.41 % IoU",
         "08_segmentation",
-        None,
+        _seg_scenario_4,
     ),
 )
 

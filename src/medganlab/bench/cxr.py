@@ -1,14 +1,20 @@
-"""Chest X-ray phantom benchmark: generation speed and realism against a real radiograph.
+"""Chest X-ray phantom benchmark: generation speed and film statistics against a real one.
 
-Measures images per second of ``generate_dataset`` (render + PNG writing) at 256 and 1024
-pixels with 1 and 2 workers, and the single-core render rate (CPU time). Draws
-``cxr_phantom_grid.png``: a normal image and each finding, the radiographic sign written
-under its panel (e.g. "Effusion: meniscus, blunted CP angle"), the lesion box drawn, and for
-the normal and cardiomegaly panels the two widths of the cardiothoracic ratio. When
-``MEDGANLAB_REFERENCE_CXR`` names a real PA radiograph (PNG), draws
-``cxr_phantom_vs_reference.png`` and tabulates simple statistics for both: lung-field vs
-mediastinum brightness, rib edge energy, noise, sharpness, edge density and the intensity
-histogram distance. The reference image is only read, never copied.
+Speed: the single-core render rate (CPU time of this process) at 256 and 512 pixels, for
+images of fresh patients (every image a new patient: the worst case) and for the NIH
+plan of ``generate_dataset`` (follow-ups share their patient's cached anatomy), and the
+wall-clock rate of ``generate_dataset`` (render + PNG) with 1 and 2 workers.
+
+Statistics (:func:`film_statistics`) of 50 normal phantoms at 512 px: grey-level
+percentiles (5th / 50th / 95th) of the whole film, of the lung fields and of the
+mediastinum (per row, the columns between the two lung fields), edge density, lung
+texture. Lung fields come from the phantom's masks and, to compare like with like, from
+:func:`estimate_lung_fields` (dark regions of the chest, Otsu threshold), which is all a
+real film has. When ``MEDGANLAB_REFERENCE_CXR`` names a real PA radiograph, the same
+statistics are computed for it and the gallery shows it beside the phantoms (the film is
+only read, never copied). Figures: ``cxr_phantom_gallery.png`` (every finding, its sign
+written under it) and ``cxr_phantom_grid.png`` (lesion boxes and the two widths of the
+cardiothoracic ratio drawn).
 """
 
 from __future__ import annotations
@@ -24,136 +30,176 @@ from PIL import Image
 from scipy import ndimage
 
 from medganlab.data.cxr import generate_dataset, render_case
-from medganlab.data.vocabulary import FINDINGS
+from medganlab.data.cxr.gallery import gallery_cases, panel_note, write_gallery
+from medganlab.data.cxr.labels import sample_labels
+from medganlab.data.cxr.writer import _plan
 
-__all__ = ["run", "image_statistics"]
+__all__ = ["run", "film_statistics", "estimate_lung_fields"]
 
 STATS_SIZE = 512
-ROWS = (0.25, 0.52)  # rows of the mid lung zones (fractions of the height)
+STATS_FILMS = int(os.environ.get("MEDGANLAB_CXR_STATS_FILMS", "50"))
 
 
-def _band(array: np.ndarray, lo: float, hi: float, width: float, darkest: bool) -> slice:
-    """Columns (``width`` of the image) of the darkest/brightest mid-zone band in [lo, hi]."""
-    rows, cols = array.shape
-    region = array[int(ROWS[0] * rows) : int(ROWS[1] * rows)]
-    span = max(1, int(width * cols))
-    means = [
-        (region[:, c : c + span].mean(), c) for c in range(int(lo * cols), int(hi * cols) - span)
-    ]
-    _, start = min(means) if darkest else max(means)
-    return slice(start, start + span)
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of 8-bit values."""
+    hist = np.bincount(np.clip(values, 0, 255).astype(np.int64).ravel(), minlength=256)
+    p = hist / max(hist.sum(), 1)
+    omega, mu = np.cumsum(p), np.cumsum(p * np.arange(256))
+    between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
+    return float(np.argmax(between))
 
 
-def image_statistics(image: np.ndarray) -> dict[str, float]:
-    """Realism statistics of one 8-bit radiograph, computed at 512x512.
+def estimate_lung_fields(image: np.ndarray) -> np.ndarray:
+    """Lung fields of a PA film (any size) without masks: the dark regions of the chest
+    (Otsu threshold of the smoothed film inside a central box), the two largest, holes
+    filled. On the NIH reference it matches a hand-checked outline (threshold 120)."""
+    array = ndimage.gaussian_filter(np.asarray(image, dtype=np.float64), image.shape[0] / 128)
+    n = array.shape[0]
+    box = np.zeros(array.shape, bool)
+    box[int(0.12 * n) : int(0.82 * n), int(0.1 * n) : int(0.92 * n)] = True
+    dark = (array < _otsu(array[box])) & box
+    # cut along the spine (the brightest column of the middle third) so that lungs joined
+    # through the trachea or behind the heart count as two
+    third = slice(n // 3, 2 * n // 3)
+    spine = n // 3 + int(np.argmax(array[int(0.2 * n) : int(0.7 * n), third].mean(axis=0)))
+    dark[:, max(spine - 2, 0) : spine + 3] = False
+    labels, count = ndimage.label(dark)
+    if count < 2:
+        return dark
+    sizes = ndimage.sum(dark, labels, range(1, count + 1))
+    lungs = np.isin(labels, np.argsort(sizes)[-2:] + 1)
+    lungs = ndimage.binary_fill_holes(ndimage.binary_closing(lungs, iterations=4))
+    lungs[:, max(spine - 2, 0) : spine + 3] = False  # the closing must not rejoin them
+    return lungs
 
-    ``lung_mediastinum_ratio``: mean of the darkest mid-zone column band on each side over
-    the brightest central band (dark lungs give a small ratio); ``rib_edge_energy``: mean
-    |d/dy| (horizontal rib margins) in those lung bands; ``noise``: robust sigma of the
-    finest detail; ``sharpness``: variance of the Laplacian; ``edge_density``: fraction of
-    pixels with a strong gradient.
+
+def _between_lungs(lungs: np.ndarray) -> np.ndarray:
+    """Per row, the columns strictly between the two lung fields (the mediastinum)."""
+    labels, count = ndimage.label(lungs)
+    out = np.zeros_like(lungs)
+    if count < 2:
+        return out
+    sizes = ndimage.sum(lungs, labels, range(1, count + 1))
+    a, b = np.argsort(sizes)[-2:] + 1
+    left, right = sorted((labels == a, labels == b), key=lambda m: np.nonzero(m)[1].mean())
+    for row in range(lungs.shape[0]):
+        first, second = np.nonzero(left[row])[0], np.nonzero(right[row])[0]
+        if first.size and second.size and second[0] > first[-1] + 1:
+            out[row, first[-1] + 1 : second[0]] = True
+    return out
+
+
+def film_statistics(image: np.ndarray, lungs: np.ndarray | None = None) -> dict[str, Any]:
+    """Statistics of one 8-bit PA film at 512 px (resized if needed).
+
+    ``film``, ``lungs``, ``mediastinum``: 5th / 50th / 95th percentiles of the grey levels
+    of the whole film, the lung fields (``lungs`` mask, else :func:`estimate_lung_fields`)
+    and the mediastinum; ``edge_density``: fraction of pixels whose Sobel gradient exceeds
+    12 grey levels per pixel; ``lung_texture``: standard deviation of the detail finer
+    than 3 px inside the lung fields.
     """
-    pil = Image.fromarray(np.asarray(image, dtype=np.uint8))
-    array = np.asarray(pil.resize((STATS_SIZE, STATS_SIZE), Image.BOX), dtype=np.float64)
-    rows = slice(int(ROWS[0] * STATS_SIZE), int(ROWS[1] * STATS_SIZE))
-    bands = [_band(array, 0.1, 0.48, 0.16, True), _band(array, 0.52, 0.9, 0.16, True)]
-    lungs = np.concatenate([array[rows, band].ravel() for band in bands])
-    mediastinum = array[rows, _band(array, 0.38, 0.62, 0.06, False)]
-    vertical = np.abs(ndimage.sobel(ndimage.gaussian_filter(array, 1.0), axis=0) / 8)
-    rib = np.concatenate([vertical[rows, band].ravel() for band in bands])
-    fine = array - ndimage.gaussian_filter(array, 1.0)
-    magnitude = np.hypot(ndimage.sobel(array, axis=0), ndimage.sobel(array, axis=1)) / 8
+    image = np.asarray(image, dtype=np.uint8)
+    if image.shape != (STATS_SIZE, STATS_SIZE):
+        image = np.asarray(Image.fromarray(image).resize((STATS_SIZE, STATS_SIZE), Image.BOX))
+        if lungs is not None:
+            lungs = (
+                np.asarray(
+                    Image.fromarray(lungs.astype(np.uint8) * 255).resize(
+                        (STATS_SIZE, STATS_SIZE), Image.NEAREST
+                    )
+                )
+                > 127
+            )
+    array = image.astype(np.float64)
+    lungs = estimate_lung_fields(image) if lungs is None else lungs
+    middle = _between_lungs(lungs)
+    magnitude = np.hypot(ndimage.sobel(array, 0), ndimage.sobel(array, 1)) / 8
+    detail = array - ndimage.gaussian_filter(array, 3)
+    core = ndimage.binary_erosion(lungs, iterations=5)
+
+    def pct(values: np.ndarray) -> list[float]:
+        return [float(v) for v in np.percentile(values, [5, 50, 95])] if values.size else []
+
     return {
-        "mean": float(array.mean()),
-        "lung_mean": float(lungs.mean()),
-        "mediastinum_mean": float(mediastinum.mean()),
-        "lung_mediastinum_ratio": float(lungs.mean() / max(mediastinum.mean(), 1e-6)),
-        "rib_edge_energy": float(rib.mean()),
-        "noise": float(1.4826 * np.median(np.abs(fine - np.median(fine)))),
-        "sharpness": float(ndimage.laplace(array).var()),
+        "film": pct(array),
+        "lungs": pct(array[lungs]),
+        "mediastinum": pct(array[middle]),
         "edge_density": float((magnitude > 12).mean()),
+        "lung_texture": float(detail[core].std()) if core.any() else float("nan"),
     }
 
 
-def _histogram_distance(first: np.ndarray, second: np.ndarray) -> float:
-    """Earth mover's distance (grey levels) between two 8-bit intensity histograms."""
-    a = np.bincount(first.ravel(), minlength=256).astype(float)
-    b = np.bincount(second.ravel(), minlength=256).astype(float)
-    return float(np.abs(np.cumsum(a / a.sum()) - np.cumsum(b / b.sum())).sum())
+def _mean_statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean over films of each statistic (films where a region came out empty skipped)."""
+    out: dict[str, Any] = {}
+    for key in rows[0]:
+        values = [r[key] for r in rows if not isinstance(r[key], list) or r[key]]
+        out[key] = np.round(np.mean(values, axis=0), 3).tolist() if values else None
+        out[f"{key}_films"] = len(values)
+    return out
+
+
+def _statistics(count: int) -> dict[str, Any]:
+    """Mean statistics of ``count`` normal phantoms (phantom masks and estimated fields)."""
+    masked, estimated = [], []
+    for seed in range(count):
+        case = render_case(seed, [], size=STATS_SIZE, masks=True)
+        masked.append(film_statistics(case.image, case.masks["lungs"]))
+        estimated.append(film_statistics(case.image))
+    return {
+        "films": count,
+        "with_masks": _mean_statistics(masked),
+        "estimated_fields": _mean_statistics(estimated),
+        "film_median_range": [
+            min(r["film"][1] for r in masked),
+            max(r["film"][1] for r in masked),
+        ],
+    }
+
+
+def _render_rate(size: int, count: int, fresh: bool) -> float:
+    """Images per CPU-second of this process (one core)."""
+    if fresh:
+        jobs = [(9000 + k, ["Effusion"] if k % 2 else [], None) for k in range(count)]
+    else:
+        tasks = _plan(count, 11, sample_labels(count, "nih", 11))
+        jobs = [(t["seed"], t["labels"], t["patient_seed"]) for t in tasks]
+    render_case(0, [], size=size)  # warm the per-process tables
+    start = time.process_time()
+    for seed, labels, patient in jobs:
+        render_case(seed, labels, size=size, patient_seed=patient)
+    return round(count / max(time.process_time() - start, 1e-9), 1)
 
 
 def _speed(root: Path) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for size, count in ((256, 40), (1024, 6)):
-        render_case(0, [], size=size)  # warm caches
-        start = time.process_time()
-        for seed in range(count // 2):
-            render_case(seed, ["Effusion"] if seed % 2 else [], size=size)
-        result[f"render_cpu_images_per_s_{size}"] = round(
-            (count // 2) / max(time.process_time() - start, 1e-9), 2
+    for size, count in ((256, 200), (512, 60)):
+        result[f"render_cpu_images_per_s_{size}_fresh_patients"] = _render_rate(size, count, True)
+        result[f"render_cpu_images_per_s_{size}_nih_plan"] = _render_rate(size, count, False)
+    for workers in (1, 2):
+        start = time.perf_counter()
+        generate_dataset(
+            root / f"w{workers}", 300, size=256, seed=workers, workers=workers, progress=False
         )
-        for workers in (1, 2):
-            start = time.perf_counter()
-            generate_dataset(
-                root / f"s{size}_w{workers}",
-                count,
-                size=size,
-                seed=workers,
-                workers=workers,
-                progress=False,
-            )
-            rate = count / (time.perf_counter() - start)
-            result[f"images_per_s_{size}_workers_{workers}"] = round(rate, 2)
+        result[f"dataset_images_per_s_256_workers_{workers}"] = round(
+            300 / (time.perf_counter() - start), 1
+        )
     result["cpu_count"] = os.cpu_count()
     result["load_average"] = [round(v, 2) for v in os.getloadavg()]
     return result
 
 
-# The radiographic sign each finding is drawn from (printed under its gallery panel).
-SIGNS: dict[str, str] = {
-    "Normal": "clear lungs, sharp CP angles, CTR < 0.5",
-    "Atelectasis": "linear/wedge opacity, volume loss",
-    "Cardiomegaly": "enlarged heart, CTR > 0.5",
-    "Effusion": "meniscus, blunted CP angle",
-    "Infiltration": "ill-defined patchy opacity",
-    "Mass": "round opacity > 3 cm",
-    "Nodule": "round opacity <= 3 cm",
-    "Pneumonia": "lobar consolidation, air bronchograms",
-    "Pneumothorax": "pleural line, no markings, lucency",
-}
-
-
-def _panel_note(title: str, meta: dict[str, Any]) -> str:
-    """``"<sign>"`` plus the numbers that show it (CTR, diameter, side, lobe, severity)."""
-    note = SIGNS[title]
-    spec = meta["findings"].get(title, {})
-    details = []
-    if title in ("Normal", "Cardiomegaly"):
-        details.append(f"CTR {meta['ctr']:.2f}")
-    if "diameter_mm" in spec:
-        details.append(f"{spec['diameter_mm']:.0f} mm")
-    if "lobe" in spec:
-        details.append(spec["lobe"])
-    elif "side" in spec and title != "Cardiomegaly":
-        details.append(spec["side"])
-    if "severity" in spec:
-        details.append(f"severity {spec['severity']:.2f}")
-    return f"{title}: {note}\n" + ", ".join(details)
-
-
 def _grid_figure(path: Path, size: int = 256) -> None:
-    """Gallery: a normal image and each finding, its sign written under the panel and its
-    lesion box drawn (for cardiomegaly, the heart width and the thoracic width)."""
+    """Each finding with its lesion box drawn (for the normal and cardiomegaly panels the
+    widths of the cardiothoracic ratio), the sign written under the panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    panels = [("Normal", [])] + [(name, [name]) for name in FINDINGS]
     figure, axes = plt.subplots(3, 3, figsize=(12, 13.2))
-    for axis, (title, labels) in zip(axes.ravel(), panels, strict=True):
-        case = render_case(2026 + len(title), labels, size=size, masks=True)
+    for axis, (title, case) in zip(axes.ravel(), gallery_cases(2026, size), strict=True):
         axis.imshow(case.image, cmap="gray", vmin=0, vmax=255)
         spec = case.meta["findings"].get(title, {})
         if spec.get("box") and title != "Cardiomegaly":
@@ -162,13 +208,13 @@ def _grid_figure(path: Path, size: int = 256) -> None:
                 Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="red", lw=1.2)
             )
         if title in ("Normal", "Cardiomegaly"):
-            _draw_ctr(axis, case.masks["heart"], case.masks["lungs"])
+            for mask, colour in ((case.masks["heart"], "orange"), (case.masks["lungs"], "cyan")):
+                row, first, last = _widest_row(mask)
+                axis.plot([first, last], [row, row], color=colour, lw=1.2)
         axis.set_xticks([])
         axis.set_yticks([])
-        for spine in axis.spines.values():
-            spine.set_visible(False)
-        axis.set_xlabel(_panel_note(title, case.meta), fontsize=9.5)
-    figure.suptitle("MedGAN Lab chest X-ray phantom (PA, MONOCHROME2): the sign of each finding")
+        axis.set_xlabel(panel_note(title, case.meta), fontsize=9.5)
+    figure.suptitle("MedGAN Lab chest X-ray phantom: lesion boxes and the CTR widths")
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     plt.close(figure)
@@ -184,71 +230,41 @@ def _widest_row(mask: np.ndarray) -> tuple[int, int, int]:
     return best
 
 
-def _draw_ctr(axis, heart: np.ndarray, lungs: np.ndarray) -> None:
-    """The two widths of the cardiothoracic ratio as horizontal lines (heart and thorax)."""
-    for mask, colour in ((heart, "orange"), (lungs, "cyan")):
-        row, first, last = _widest_row(mask)
-        axis.plot([first, last], [row, row], color=colour, lw=1.2)
-
-
-def _reference_figure(path: Path, reference: np.ndarray, phantom: np.ndarray, table: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 3, figsize=(15, 5.6), width_ratios=[1, 1, 0.9])
-    for axis, image, title in ((axes[0], phantom, "phantom"), (axes[1], reference, "reference")):
-        axis.imshow(image, cmap="gray", vmin=0, vmax=255)
-        axis.set_title(title)
-        axis.axis("off")
-    axes[2].axis("off")
-    axes[2].text(0, 0.5, table, family="monospace", fontsize=9, va="center")
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-
-
-def _compare(reference_path: Path, out_dir: Path) -> dict[str, Any]:
-    reference = np.asarray(Image.open(reference_path).convert("L"))
-    phantoms = [render_case(900 + k, [], size=STATS_SIZE).image for k in range(8)]
-    ref_stats = image_statistics(reference)
-    stats = [image_statistics(p) for p in phantoms]
-    mean_stats = {k: float(np.mean([s[k] for s in stats])) for k in ref_stats}
-    resized = np.asarray(
-        Image.fromarray(reference).resize((STATS_SIZE, STATS_SIZE), Image.BOX), dtype=np.uint8
-    )
-    distance = float(np.mean([_histogram_distance(p, resized) for p in phantoms]))
-    lines = [f"{'statistic':<24}{'phantom':>10}{'reference':>11}"]
-    for key in ref_stats:
-        lines.append(f"{key:<24}{mean_stats[key]:>10.3f}{ref_stats[key]:>11.3f}")
-    lines.append(f"{'histogram EMD (grey)':<24}{distance:>10.2f}{0:>11.2f}")
-    table = "\n".join(lines)
-    print(table)
-    _reference_figure(out_dir / "cxr_phantom_vs_reference.png", resized, phantoms[0], table)
-    return {
-        "reference": str(reference_path),
-        "phantom_stats": mean_stats,
-        "reference_stats": ref_stats,
-        "histogram_emd": distance,
-    }
+def _table(result: dict[str, Any]) -> str:
+    """Plain-text statistics table (phantom with masks, estimated fields, reference)."""
+    columns = [("phantom (masks)", result["with_masks"])]
+    columns.append(("phantom (estimated)", result["estimated_fields"]))
+    if "reference" in result:
+        columns.append(("reference", result["reference"]))
+    lines = [f"{'statistic':<22}" + "".join(f"{name:>22}" for name, _ in columns)]
+    for key in ("film", "lungs", "mediastinum"):
+        cells = ["/".join(f"{v:.0f}" for v in stats[key]) for _, stats in columns]
+        lines.append(f"{key + ' p5/p50/p95':<22}" + "".join(f"{c:>22}" for c in cells))
+    for key in ("edge_density", "lung_texture"):
+        lines.append(f"{key:<22}" + "".join(f"{stats[key]:>22.3f}" for _, stats in columns))
+    return "\n".join(lines)
 
 
 def run(out_dir: Path) -> dict[str, Any]:
-    """Measure speed, draw the finding grid and (with a reference) compare realism."""
+    """Measure speed and film statistics, draw the gallery and the annotated grid."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cxr-bench-") as tmp:
         result: dict[str, Any] = {"speed": _speed(Path(tmp))}
     for key, value in result["speed"].items():
-        print(f"{key:<36} {value}")
-    _grid_figure(out_dir / "cxr_phantom_grid.png")
-    result["figures"] = [str(out_dir / "cxr_phantom_grid.png")]
+        print(f"{key:<48} {value}")
+    statistics = _statistics(STATS_FILMS)
     reference = os.environ.get("MEDGANLAB_REFERENCE_CXR")
+    real = None
     if reference:
-        path = Path(reference)
-        if not path.is_file():
+        real = Path(reference)
+        if not real.is_file():
             raise FileNotFoundError(f"MEDGANLAB_REFERENCE_CXR={reference}: no such PNG file")
-        result["realism"] = _compare(path, out_dir)
-        result["figures"].append(str(out_dir / "cxr_phantom_vs_reference.png"))
+        statistics["reference"] = film_statistics(np.asarray(Image.open(real).convert("L")))
+        statistics["reference_path"] = str(real)
+    print(_table(statistics))
+    result["statistics"] = statistics
+    gallery = write_gallery(out_dir / "cxr_phantom_gallery.png", real=real, seed=0, size=512)
+    _grid_figure(out_dir / "cxr_phantom_grid.png")
+    result["figures"] = [str(gallery), str(out_dir / "cxr_phantom_grid.png")]
     return result

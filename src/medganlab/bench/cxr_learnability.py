@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from medganlab.data.vocabulary import FINDINGS, NO_FINDING, generate_dataset
+from medganlab.data.cxr import generate_dataset
+from medganlab.data.vocabulary import FINDINGS, NO_FINDING
 
 __all__ = ["run"]
 

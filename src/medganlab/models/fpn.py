@@ -19,7 +19,7 @@ from keras import layers
 
 __all__ = ["fpn", "BLOCKS", "FPN_PARAMS"]
 
-BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
+BLOCKS = {"resnet10": (1, 1, 1, 1), "resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
 # 1 input channel, 3 classes, resnet18 encoder, pyramid 256, head 128 (tested).
 FPN_PARAMS = 15_412_931  # resnet34: 25,528,515
 
@@ -41,11 +41,12 @@ def _basic_block(x, filters, strides, name):
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([y, shortcut]))
 
 
-def _scratch_encoder(inputs, blocks):
-    x = _conv_bn(inputs, 64, 7, 2, "stem")
+def _scratch_encoder(inputs, blocks, width=64):
+    x = _conv_bn(inputs, width, 7, 2, "stem")
     x = layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
     features = []
-    for stage, (count, filters) in enumerate(zip(blocks, (64, 128, 256, 512), strict=True)):
+    widths = (width, 2 * width, 4 * width, 8 * width)
+    for stage, (count, filters) in enumerate(zip(blocks, widths, strict=True)):
         for block in range(count):
             strides = 2 if block == 0 and stage > 0 else 1
             x = _basic_block(x, filters, strides, f"c{stage + 2}_block{block + 1}")
@@ -76,16 +77,20 @@ def fpn(
     head: int = 128,
     weights: str | None = None,
     name: str = "fpn",
+    encoder_width: int = 64,
 ) -> keras.Model:
     """The FPN segmenter: ``(batch, H, W, 1)`` -> ``(batch, H, W, num_classes)`` softmax.
 
     Args:
         input_shape: ``(H, W, channels)``; H and W divisible by 32 (five halvings).
         num_classes: output classes.
-        encoder: ``"resnet18"`` or ``"resnet34"`` (from scratch).
+        encoder: ``"resnet18"`` or ``"resnet34"`` (from scratch); ``"resnet10"`` (one block
+            per stage) only to keep smoke runs short.
         pyramid: channels of the pyramid levels P2–P5 (256 in the FPN paper).
         head: channels of the semantic head (128 in panoptic FPN).
         weights: ``None`` (from scratch) or ``"imagenet"`` (ResNet-50, needs the internet).
+        encoder_width: filters of the stem and of C2 (C3–C5 double it: 64-128-256-512 in
+            ResNet-18/34); narrower for the ``cpu`` profile of notebook 08. From scratch only.
 
     Raises:
         ValueError: unknown encoder or weights, sides not divisible by 32, or a download
@@ -96,13 +101,17 @@ def fpn(
         raise ValueError(f"fpn: unknown encoder {encoder!r}; expected one of {sorted(BLOCKS)}")
     if weights not in (None, "imagenet"):
         raise ValueError(f"fpn: weights must be None or 'imagenet', got {weights!r}")
+    if encoder_width < 1 or (weights == "imagenet" and encoder_width != 64):
+        raise ValueError(
+            f"fpn: encoder_width must be >= 1 (and 64 with weights='imagenet'), got {encoder_width}"
+        )
     if height % 32 or width % 32:
         raise ValueError(f"fpn: input sides must be divisible by 32, got {height}x{width}")
     inputs = keras.Input(input_shape, name="image")
     features = (
         _imagenet_encoder(inputs)
         if weights == "imagenet"
-        else _scratch_encoder(inputs, BLOCKS[encoder])
+        else _scratch_encoder(inputs, BLOCKS[encoder], encoder_width)
     )
     laterals = [
         layers.Conv2D(pyramid, 1, name=f"lateral_c{i + 2}")(c) for i, c in enumerate(features)

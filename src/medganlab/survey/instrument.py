@@ -79,9 +79,9 @@ ASSIGNMENTS: dict[str, tuple[str, int | None]] = {
     "03_multiscale_attention_gan": ("Multi-scale self-attention conditional GAN", 150),
     "04_evaluating_gans": ("Evaluate GANs with the Fréchet DenseNet Distance", 90),
     "05_vgg16_kernels_activations": ("Compare VGG-16 kernels and activations", 120),
-    "06_gan_augmentation": ("GAN augmentation for an imbalanced classifier", None),
+    "06_gan_augmentation": ("Test whether GAN images of rare findings help a classifier", 120),
     "07_pix2pix_ct": ("Translate kidney label maps into CT slices with Pix2Pix", 130),
-    "08_kidney_segmentation": ("Kidney segmentation, four scenarios", None),
+    "08_kidney_segmentation": ("Segment kidneys and tumours in four augmentation scenarios", 160),
 }
 
 AGREE = ("strongly disagree", "strongly agree")

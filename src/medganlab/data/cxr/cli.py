@@ -48,12 +48,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dicom", action="store_true", help="also write DICOM DX files")
     parser.add_argument("--masks", action="store_true", help="also write lung/heart/lesion masks")
     parser.add_argument("--workers", type=int, default=None, help="worker processes")
+    parser.add_argument(
+        "--gallery",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PNG",
+        help="instead of a data set, draw a normal phantom and one of each finding, the "
+        "sign under each, to PNG (default <build>/cxr_gallery.png); --seed and --size apply",
+    )
+    parser.add_argument(
+        "--real",
+        type=Path,
+        default=None,
+        metavar="FILM",
+        help="with --gallery: a real PA radiograph (PNG/JPEG) shown beside the phantoms "
+        "(only read)",
+    )
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``medganlab data cxr`` with parsed ``args``; return the exit code."""
     from medganlab import paths
 
+    if args.gallery is not None:
+        return _run_gallery(args)
+    if args.real is not None:
+        print("error: --real FILM is only used with --gallery")
+        return 2
     try:
         prevalence = _parse_prevalence(args.prevalence)
         out = args.out if args.out is not None else paths.data_dir() / "cxr_phantom"
@@ -77,4 +99,25 @@ def run_cli(args: argparse.Namespace) -> int:
     counts = manifest.get("counts", {})
     summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     print(f"{folder}: {manifest.get('images', '?')} images at {args.size}px ({summary})")
+    return 0
+
+
+def _run_gallery(args: argparse.Namespace) -> int:
+    """``--gallery``: write the finding gallery (beside ``--real``) and print its path."""
+    from medganlab import paths
+    from medganlab.data.cxr.gallery import write_gallery
+
+    out = Path(args.gallery) if args.gallery else paths.build_dir() / "cxr_gallery.png"
+    if out.suffix.lower() != ".png":
+        print(f"error: --gallery expects a .png path, got {out}")
+        return 2
+    try:
+        write_gallery(out, real=args.real, seed=args.seed, size=args.size)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}")
+        return 2
+    print(
+        f"{out}: gallery of a normal film and the 8 findings at {args.size}px"
+        + (f" beside {args.real}" if args.real is not None else "")
+    )
     return 0

@@ -1,8 +1,10 @@
-"""From anatomy and findings to a radiograph: attenuation line integrals, exposure,
-noise and blur, placement, the cardiothoracic ratio, and the per-image metadata."""
+"""From anatomy and findings to a radiograph: the water-equivalent attenuation map, the
+film curve and digital processing, patient position, the cardiothoracic ratio and the
+per-image metadata. :func:`render_case` is the entry point."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,42 +12,48 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from medganlab.data.cxr.anatomy import (
     FIELD_MM,
     MAX_SIZE,
     MIN_SIZE,
-    _airways,
-    _body,
-    _descending_aorta,
-    _gastric_bubble,
+    _clip01,
     _Grid,
     _grid,
-    _half_grid,
-    _heart_fields,
-    _heart_geometry,
-    _hila,
-    _lung_fields,
     _Lungs,
-    _noise_field,
     _Patient,
-    _retro_air,
-    _ribs_and_girdle,
+    _root,
     _sample_patient,
+    _Silhouette,
+    _silhouette,
     _smoothstep,
-    _spine,
-    _upsample,
-    _vessels,
+    _window,
     _working_size,
 )
 from medganlab.data.cxr.findings import _apply_findings, _box, _sample_finding, _Shot
+from medganlab.data.cxr.skeleton import _skeleton
+from medganlab.data.cxr.soft_tissue import _abdominal_gas, _body
+from medganlab.data.cxr.textures import (
+    _blur3,
+    _detector_noise,
+    _lowpass,
+    _resize,
+    _texture,
+)
+from medganlab.data.cxr.vessels import _airways, _draw_segments, _hila, _vessel_trees
 from medganlab.data.vocabulary import FINDINGS, NO_FINDING
 
 __all__ = ["CxrCase", "GENERATOR_VERSION", "render_case"]
 
 
-GENERATOR_VERSION = 2  # bump when the images of a seed change (old manifests stop matching)
+GENERATOR_VERSION = 4  # bump when the images of a seed change (old manifests stop matching)
+
+AIR = 0.92  # water-equivalent attenuation of a millimetre of lung air removed
+BONE = 2.3  # ... of a millimetre of bone
+COMPRESSION, KNEE = 0.55, 120.0  # dynamic-range compression above KNEE mm (broad scale)
+LEVEL = 0.92  # the 99th percentile of the film after processing
+FOG = 0.09  # scatter: lifts the darkest lung by about this fraction of white
+SHARPEN = 1.1  # unsharp masking gain on the log scale per unit of the shot's sharpening
 
 
 @dataclass
@@ -59,126 +67,320 @@ class CxrCase:
 
 def _sample_shot(seed: int, findings: Sequence[str]) -> _Shot:
     rng = np.random.default_rng([seed, 29])
+    shift_x, shift_y, rotation = rng.normal(0, 1, 3)
+    aec, width, gamma, noise, sharpen = rng.random(5)
     shot = _Shot(
-        shift_x=float(rng.normal(0, 6)),
-        shift_y=float(rng.normal(0, 7)),
-        rotation_deg=float(np.clip(rng.normal(0, 1.8), -5, 5)),
-        exposure_mid=float(rng.uniform(142, 168)),
-        exposure_width=float(rng.uniform(50, 60)),
-        gamma=float(rng.uniform(0.9, 1.15)),
-        noise=float(rng.uniform(0.004, 0.01)),
-        sharpen=float(rng.uniform(0.5, 0.8)),
+        shift_x=float(6 * shift_x),
+        shift_y=float(7 * shift_y),
+        rotation_deg=float(np.clip(1.8 * rotation, -5, 5)),
+        aec_offset=float(28 + 16 * aec),
+        exposure_width=float(40 + 8 * width),
+        gamma=float(0.9 + 0.2 * gamma),
+        noise=float(0.003 + 0.004 * noise),
+        sharpen=float(0.12 + 0.25 * sharpen),
     )
-    for name in FINDINGS:  # fixed order: the stream does not depend on the label order
-        spec = _sample_finding(name, rng)
-        if name in findings:
-            shot.findings[name] = spec
+    for name in findings:  # each finding its own stream: independent of the other labels
+        index = FINDINGS.index(name)
+        shot.findings[name] = _sample_finding(name, np.random.default_rng([seed, 29, index]))
     return shot
 
 
+@functools.lru_cache(maxsize=4)
+def _patient_layers(patient_seed: int, size: int) -> dict[str, Any]:
+    """What depends on the patient only (cached: follow-ups reuse it): the attenuation of
+    everything but the lungs (soft tissue, bone, airways, hila, gas), and the vessel trees."""
+    p = _sample_patient(patient_seed)
+    grid = _grid(size)
+    lungs = _Lungs(p, {})
+    silhouette = _silhouette(p, lungs, p.ctr_normal)
+    coarse = _grid(max(64, size // 3))  # soft tissue is smooth: a third of the grid
+    rng = np.random.default_rng([patient_seed, 3])
+    static = _resize(_body(coarse, p), size)
+    static -= AIR * (_airways(grid, p, lungs) + _abdominal_gas(grid, p, lungs, rng))
+    static += BONE * _skeleton(grid, p, lungs, silhouette)
+    static += _hila(grid, p, silhouette)
+    static.setflags(write=False)
+    vessels = _draw_segments(grid, _vessel_trees(p, lungs, silhouette))
+    vessels *= np.float32(4.0 * p.vessel_gain)  # mm of lung air they displace (visibly)
+    vessels.setflags(write=False)
+    return {"static": static, "vessels": vessels}
+
+
+@dataclass
+class _LungState:
+    """The lungs of one patient for one set of outline-changing findings (cached)."""
+
+    lungs: _Lungs
+    silhouette: _Silhouette
+    air: np.ndarray  # lung air (mm) before vessels and the mediastinum
+    vessel: np.ndarray  # air displaced by the visible vessels (mm)
+    occupancy: np.ndarray  # fraction of the depth taken by mediastinum and heart
+    window: tuple[slice, slice]  # where ``occupancy`` lies
+    lung_air: np.ndarray  # the air seen on the film (mm)
+    inside: dict[int, np.ndarray]  # lung fields (keys -1, 1) and hemithoraces (-2, 2)
+    heart: np.ndarray  # the visible heart
+    lung_mask: np.ndarray  # both lung fields
+    ctr: float  # cardiothoracic ratio measured on the masks
+    film: _Prepared | None = None  # the processed attenuation of a film without findings
+
+
+@dataclass
+class _Prepared:
+    """Attenuation made ready for the film curve (before the patient's position)."""
+
+    compressed: np.ndarray  # after large-scale dynamic-range compression
+    detail: np.ndarray  # its fine detail (what unsharp masking amplifies)
+    fog: np.ndarray  # scatter, as a fraction of white (smooth: placement ignored)
+    level: float  # automatic exposure control: mean attenuation of the lung fields
+
+
+@functools.lru_cache(maxsize=8)
+def _lung_state(patient_seed: int, size: int, ctr: float, atelectasis: tuple | None):
+    """Lung air, fields and heart for a patient, a heart size and an optional volume loss
+    (``atelectasis`` = (side, severity)); everything else about an image changes less."""
+    p = _sample_patient(patient_seed)
+    grid = _grid(size)
+    findings = {}
+    if atelectasis is not None:
+        findings["Atelectasis"] = {"_side": atelectasis[0], "severity": atelectasis[1]}
+    lungs = _Lungs(p, findings)
+    silhouette = _silhouette(p, lungs, ctr)
+    air, fade, inside = _lung_air(grid, p, lungs, silhouette)
+    occupancy, window = _occupancy(grid, p, lungs, silhouette)
+    rng = np.random.default_rng([patient_seed, 31])
+    # parenchyma: fine texture of the lung air (unresolved vessels, interstitium), smoothed
+    # away behind the heart (it moves)
+    texture = 0.012 * _texture(rng, grid, 1.2) + 0.025 * _texture(rng, grid, 7.0)
+    texture[window] *= _clip01(1 - 1.6 * occupancy)
+    air *= 1 + texture
+    vessel = _patient_layers(patient_seed, size)["vessels"] * fade
+    lung_air = _visible_air(air, vessel, occupancy, window)
+    heart = np.zeros((size, size), bool)
+    heart[window] = silhouette.heart_mask(grid.x[:, window[1]], grid.y[window[0]])
+    lung_mask = inside[-1] | inside[1]
+    ctr = _measure_ctr(heart, lung_mask)
+    state = _LungState(
+        lungs, silhouette, air, vessel, occupancy, window, lung_air, inside, heart, lung_mask, ctr
+    )
+    for array in (air, vessel, occupancy, lung_air, heart, lung_mask, *inside.values()):
+        array.setflags(write=False)
+    return state
+
+
+def _prepare(attenuation: np.ndarray, lung_mask: np.ndarray, grid: _Grid) -> _Prepared:
+    """Dynamic-range compression, scatter and the exposure level of one attenuation map."""
+    broad = _lowpass(attenuation, 35.0, grid.pixel)
+    # scattered radiation greys the darkest parts of the body (not the air beside it)
+    fog = _clip01(broad * np.float32(1 / 150))
+    fog *= np.float32(FOG)
+    broad -= np.float32(KNEE)
+    np.maximum(broad, 0, out=broad)
+    broad *= np.float32(COMPRESSION)
+    compressed = attenuation - broad
+    # unsharp masking works on the log-exposure scale (as on a digital radiograph)
+    detail = compressed - _lowpass(compressed, 5.0, grid.pixel)
+    # automatic exposure control: the film curve follows the lung fields' attenuation
+    sample = attenuation[::4, ::4][lung_mask[::4, ::4]]
+    level = float(sample.mean()) if sample.size else 90.0
+    for array in (compressed, detail, fog):
+        array.setflags(write=False)
+    return _Prepared(compressed, detail, fog, level)
+
+
+def _visible_air(air, vessel, occupancy, window) -> np.ndarray:
+    """Lung air minus what vessels displace, thinned where the mediastinum lies in front."""
+    lung_air = np.maximum(air - vessel, 0)
+    lung_air[window] *= 1 - occupancy
+    return lung_air
+
+
+def _lung_air(grid: _Grid, p: _Patient, lungs: _Lungs, silhouette: _Silhouette):
+    """Air depth of both lungs (mm), the masks of each lung field (``inside[side]``) and
+    hemithorax (``inside[2 * side]``, with the lung behind the heart), and the vessel
+    visibility (0 within ~1 cm of the lateral pleura)."""
+    n = grid.size
+    air = np.zeros((n, n), np.float32)
+    fade = np.zeros((n, n), np.float32)
+    inside = {}
+    axis = silhouette.axis
+    for side in (-1, 1):
+        lateral_max = p.half_width[side] * 1.04 + 4
+        x0, x1 = (-lateral_max, axis) if side == -1 else (axis, lateral_max)
+        window = _window(grid, x0, x1, p.apex_y - 40, lungs.cp_y(side) + 70)
+        y = grid.y[window[0]]
+        u = side * grid.x[:, window[1]]
+        t = 0.5 * (lungs.t(y, -1) + lungs.t(y, 1))  # one depth profile for both lungs
+        depth = p.lung_depth * (0.5 + 0.5 * np.sqrt(t)) * (1 - 0.1 * _smoothstep(t, 0.6, 1.0))
+        d_lat = lungs.lateral(y, side) - u
+        d_dome = lungs.dome_y(u, side) - y
+        d_apex = y - lungs.apex(u, side)
+        # round (tangential) margins; the posterior recesses show faintly through the domes
+        dome = np.where(d_dome > 0, 0.15 + 0.85 * _root(d_dome / 12.0), 0.15 * np.exp(d_dome / 12))
+        # the lung thins toward the ribs over a few centimetres (no step at the border)
+        lateral = _clip01(d_lat / 32.0)
+        a = depth * lateral * (2 - lateral) * dome * _root(d_apex / 14.0)
+        air[window] = a
+        fade[window] = (
+            _smoothstep(d_lat, 12, 22) * _smoothstep(d_dome, 8, 18) * _smoothstep(d_apex, 8, 18)
+        )
+        border = silhouette.medial(y, side)
+        thorax = (d_lat > 0) & (d_dome > 0) & (d_apex > 0)
+        full = np.zeros((n, n), bool)
+        full[window] = thorax & (u > border)
+        inside[side] = full
+        behind = np.zeros((n, n), bool)  # the hemithorax, with the lung behind the heart
+        behind[window] = thorax
+        inside[2 * side] = behind
+    return air, fade, inside
+
+
+def _occupancy(grid: _Grid, p: _Patient, lungs: _Lungs, silhouette: _Silhouette):
+    """Fraction of the lung depth taken by the mediastinum and heart (a 3-D body: its
+    shadow thins toward its borders), on the silhouette's window."""
+    right_max, left_max = float(silhouette.right.max()), float(silhouette.left.max())
+    axis = silhouette.axis
+    window = _window(grid, axis - right_max, axis + left_max, p.apex_y - 60, 215)
+    y = grid.y[window[0]]
+    x = grid.x[:, window[1]]
+    right, left = silhouette.border(y, -1), silhouette.border(y, 1)
+    centre = axis + 0.5 * (left - right)
+    half = 0.5 * (left + right)
+    r2 = ((x - centre) / half) ** 2
+    chord = _root(1 - r2) * (0.75 + 0.25 * _clip01(1 - r2))  # between a chord and a cone
+    heart = _smoothstep(y, silhouette.top - 25, silhouette.top + 10)
+    fraction = 0.55 - (0.55 - p.heart_depth) * heart
+    return fraction * chord, window
+
+
 def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float):
-    """Water-equivalent attenuation map (mm) and the anatomy masks in the patient frame."""
-    lungs = _Lungs(patient, shot.findings)
-    fields = _lung_fields(grid, lungs)
-    geometry = _heart_geometry(patient, lungs, ctr)
-    heart_depth, heart_mask = _heart_fields(grid, patient, lungs, geometry)
-    rng = np.random.default_rng([patient.seed, 3])
+    """The water-equivalent attenuation map (mm) of one image, prepared for the film
+    curve, the findings' signs (with their masks) and the lung state."""
+    atelectasis = shot.findings.get("Atelectasis")
+    key = None if atelectasis is None else (atelectasis["_side"], atelectasis["severity"])
+    state = _lung_state(patient.seed, grid.size, round(float(ctr), 6), key)
+    lungs = state.lungs
+    if "Pneumothorax" in shot.findings:  # the collapsed lung: a new outline for the signs
+        lungs = _Lungs(patient, shot.findings)
+    signs = _apply_findings(grid, patient, lungs, state.silhouette, state.inside, shot)
+    signs.masks["vessels"] = state.vessel > 2.0
+    static = _patient_layers(patient.seed, grid.size)["static"]
+    if signs.changes_nothing():  # the patient's own film: computed once, reused
+        if state.film is None:
+            state.film = _prepare(static - AIR * state.lung_air, state.lung_mask, grid)
+        return state.film, signs, state
+    lung_air, vessel = state.lung_air, state.vessel
+    if signs.pleural_space is not None:  # pleural air: no lung markings, lucent
+        space = signs.pleural_space
+        collapsed = state.inside[signs.pleural_side] & ~space
+        vessel = np.where(space, 0, vessel)
+        air = np.where(
+            space, 1.3 * state.air + 10, np.where(collapsed, 0.88 * state.air, state.air)
+        )
+        lung_air = _visible_air(air, vessel, state.occupancy, state.window)
+    if signs.opacity is not None:
+        lung_air = lung_air * (1 - signs.opacity)
+    if signs.lucency is not None:
+        lung_air = lung_air + signs.lucency
+    attenuation = static - AIR * lung_air
+    if signs.density is not None:
+        attenuation += signs.density
+    signs.masks["vessels"] = vessel > 2.0
+    return _prepare(attenuation, state.lung_mask, grid), signs, state
 
-    retro = _upsample(_retro_air(_half_grid(grid), patient, lungs), grid.size)
-    smooth_air = air = fields[-1]["air"] + fields[1]["air"] + retro
-    texture = _noise_field(rng, grid, 3.0, cells=192)
-    air = air * (1 + 0.025 * texture)
-    vessels = _vessels(grid, patient, lungs, rng)
-    # no vessels in the outer 1-2 cm of lung (distance to the pleura, the hila excepted)
-    chest = fields[-1]["inside"] | fields[1]["inside"] | (np.abs(grid.x) < 45)
-    step = max(1, grid.size // 128)  # a coarse distance map is enough for a 1 cm margin
-    coarse = ndimage.distance_transform_edt(chest[::step, ::step]) * grid.pixel * step
-    depth_mm = np.repeat(np.repeat(coarse, step, 0), step, 1)[: grid.size, : grid.size]
-    vessels = vessels * _smoothstep(depth_mm, 9, 20)
-    opacity, lucency, density, lesion_masks = _apply_findings(grid, patient, lungs, fields, shot)
-    airways = _upsample(_airways(_half_grid(grid), patient, lungs), grid.size)
-    top_fade = _smoothstep(
-        grid.y, geometry["cy"] - 1.3 * geometry["b"], geometry["cy"] - 0.15 * geometry["b"]
+
+def _expose(compressed: np.ndarray, fog: np.ndarray, shot: _Shot, grid: _Grid) -> np.ndarray:
+    """The film curve on the working grid (the attenuation already compressed, sharpened
+    and placed): characteristic curve, scatter, levelling -> about [0, 1] (noise comes at
+    the output size)."""
+    exponent = np.array(compressed, dtype=np.float32)
+    exponent -= np.float32(shot.exposure_mid)
+    exponent *= np.float32(-1 / shot.exposure_width)
+    image = np.exp(exponent, out=exponent)
+    image += np.float32(1)
+    image = np.reciprocal(image, out=image)
+    floor = 1 / (1 + math.exp(shot.exposure_mid / shot.exposure_width))
+    image -= np.float32(floor)
+    image *= np.float32(1 / (1 - floor))
+    image += fog * (1 - image)
+    sample = image[::4, ::4].ravel()
+    level = float(
+        np.partition(sample, int(0.99 * (sample.size - 1)))[int(0.99 * (sample.size - 1))]
     )
-    # the heart is a 3-D body in front of the lungs: its shadow thins toward its borders
-    chord = heart_depth / patient.heart_depth
-    heart_fraction = 0.72 * (1 - (1 - chord) ** 2.5) * top_fade
-    vessel_air = 6.0 * patient.vessel_gain * vessels**0.8
-    lung_air = np.clip(air * (1 - heart_fraction) - vessel_air, 0, None)
-    lung_air = lung_air * (1 - opacity) + lucency
-    if "Pneumothorax" in lesion_masks:  # pleural air: no parenchyma, no vessels, lucent
-        space = lesion_masks["Pneumothorax"]
-        side = shot.findings["Pneumothorax"]["_side"]
-        collapsed = fields[side]["inside"] & ~space  # the collapsed lung is denser
-        lung_air = np.where(collapsed, 0.7 * lung_air, lung_air)
-        lung_air = np.where(space, 1.35 * smooth_air * (1 - heart_fraction) + 8, lung_air)
-        vessels = vessels * ~space
-    lesion_masks["vessels"] = vessels > 0.5
-    aorta = _descending_aorta(grid, patient, lungs)
-    lung_air = np.clip(lung_air - aorta, 0, None)
-    stomach = _gastric_bubble(grid, patient, lungs, rng)
-
-    body = _upsample(_body(_half_grid(grid), patient), grid.size)  # smooth: half resolution
-    bone = _spine(grid, patient, lungs.shift) + _ribs_and_girdle(grid, patient, lungs, lungs.shift)
-    hila = _hila(grid, patient, lungs)
-    attenuation = (
-        body - 0.92 * (lung_air + airways + stomach) + 2.3 * bone + density + hila * (1 - opacity)
-    )
-    lung_mask = fields[-1]["inside"] | fields[1]["inside"]
-    return attenuation, lung_mask, heart_mask, lesion_masks, geometry
+    image *= np.float32(LEVEL / max(level, 0.3))
+    # contrast of the processing curve: a cheap S-shaped tweak around mid-grey
+    image += np.float32(shot.gamma - 1) * image * (1 - image)
+    return image
 
 
-def _lowpass(image: np.ndarray, sigma_mm: float, grid: _Grid) -> np.ndarray:
-    """Gaussian blur of ``sigma_mm`` computed on a block-averaged copy (cost independent
-    of the size: a wide blur needs no full-resolution detail)."""
-    sigma = sigma_mm / grid.pixel
-    factor = max(1, int(sigma / 2.0))
-    if factor == 1:
-        return ndimage.gaussian_filter(image, sigma, mode="nearest")
-    small_size = max(8, int(round(image.shape[0] / factor)))
-    pil = Image.fromarray(image.astype(np.float32), mode="F")
-    small = np.asarray(pil.resize((small_size, small_size), Image.BOX), dtype=np.float32)
-    small = ndimage.gaussian_filter(small, sigma * small_size / image.shape[0], mode="nearest")
-    return _upsample(small, image.shape[0])
+def _to_film(image: np.ndarray, shot: _Shot, size: int, rng) -> np.ndarray:
+    """The processed image at the output size with detector blur and signal-dependent
+    noise, as 8-bit grey levels."""
+    if image.shape[0] < size:
+        image = _resize(image, size, Image.BILINEAR)
+    elif image.shape[0] > size:
+        image = _resize(image, size, Image.LANCZOS)
+    if FIELD_MM / size < 1.2 and image.shape[0] == size:  # detector blur at fine pixels
+        image = _blur3(image)
+    noise = _detector_noise(rng, size) * np.float32(shot.noise)
+    grain = np.clip(image, 0, 1)
+    grain *= np.float32(0.8)
+    grain += np.float32(0.6)
+    grain *= noise
+    image += grain
+    image *= np.float32(255)
+    np.clip(image, 0, 255, out=image)
+    return np.rint(image).astype(np.uint8)
 
 
-def _expose(attenuation: np.ndarray, shot: _Shot, grid: _Grid, seed: int) -> np.ndarray:
-    """Characteristic curve, processing (unsharp mask), blur and detector noise -> [0, 1]."""
-    attenuation = attenuation.astype(np.float32)
-    image = 1 / (1 + np.exp(-(attenuation - shot.exposure_mid) / np.float32(shot.exposure_width)))
-    image = image ** np.float32(shot.gamma)
-    image = image * (0.9 / max(float(np.percentile(image[::4, ::4], 99.5)), 0.3))  # auto-level
-    # processing as on a digital radiograph: large-scale dynamic-range compression (greys
-    # the mediastinum and abdomen), then unsharp masking of the fine detail
-    broad = _lowpass(image, 22.0, grid)
-    image = image - 0.3 * np.maximum(broad - 0.45, 0)
-    image = image + shot.sharpen * (image - _lowpass(image, 9.0, grid))
-    image = ndimage.gaussian_filter(image, max(0.35, 0.38 / grid.pixel))
-    rng = np.random.default_rng([seed, 41, grid.size])
-    noise = rng.standard_normal(image.shape, dtype=np.float32)
-    noise = ndimage.gaussian_filter(noise, 0.6)
-    level = shot.noise * (0.5 + 0.9 * np.clip(image, 0, 1)) * 1.6
-    return np.clip(image + level * noise, 0, 1).astype(np.float32)
-
-
-def _place(array: np.ndarray, shot: _Shot, grid: _Grid, order: int = 1) -> np.ndarray:
-    """Apply the patient position (shift, slight rotation) as an affine resampling."""
+def _affine(shot: _Shot, grid: _Grid, pad: int = 0) -> tuple[float, ...]:
+    """PIL affine coefficients mapping output pixels to input pixels for the patient
+    position (shift, slight rotation about the centre); ``pad`` = input padding."""
     angle = math.radians(shot.rotation_deg)
-    cos, sin = math.cos(angle), math.sin(angle)
-    matrix = np.array([[cos, -sin], [sin, cos]])
-    centre = np.array([grid.size / 2 - 0.5] * 2)
-    shift = np.array([shot.shift_y, shot.shift_x]) / grid.pixel
-    offset = centre - matrix @ (centre + shift)
-    return ndimage.affine_transform(
-        array.astype(np.float32), matrix, offset=offset, order=order, mode="nearest"
-    )
+    a, b, d, e = math.cos(angle), -math.sin(angle), math.sin(angle), math.cos(angle)
+    centre = grid.size / 2
+    dx, dy = shot.shift_x / grid.pixel, shot.shift_y / grid.pixel
+    c = centre + pad - a * (centre + dx) - b * (centre + dy)
+    f = centre + pad - d * (centre + dx) - e * (centre + dy)
+    return a, b, c, d, e, f
 
 
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    if image.shape[0] == size:
-        return image
-    pil = Image.fromarray(image.astype(np.float32), mode="F")
-    return np.asarray(pil.resize((size, size), Image.LANCZOS), dtype=np.float32)
+def _place(array: np.ndarray, shot: _Shot, grid: _Grid) -> np.ndarray:
+    """The attenuation map in the patient's position (bilinear; edges extended)."""
+    pad = int(math.ceil(0.12 * grid.size))
+    source = Image.fromarray(np.pad(array, pad, mode="edge"), mode="F")
+    n = grid.size
+    out = source.transform((n, n), Image.AFFINE, _affine(shot, grid, pad), Image.BILINEAR)
+    return np.asarray(out)
+
+
+def _output_mask(mask: np.ndarray, shot: _Shot, grid: _Grid, size: int) -> np.ndarray:
+    """A working-grid mask placed like the image and resampled to the output size; only
+    the window the mask can reach is resampled."""
+    out = np.zeros((size, size), bool)
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if rows.size == 0:
+        return out
+    a, b, c, d, e, f = _affine(shot, grid)
+    # output pixels whose source lies in the mask's box (inverse of the affine map)
+    det = a * e - b * d
+    corners = [(x, y) for x in (cols[0] - 1, cols[-1] + 2) for y in (rows[0] - 1, rows[-1] + 2)]
+    xs = [(e * (x - c) - b * (y - f)) / det for x, y in corners]
+    ys = [(-d * (x - c) + a * (y - f)) / det for x, y in corners]
+    scale = size / grid.size
+    x0, x1 = max(0, int(min(xs) * scale) - 1), min(size, int(max(xs) * scale) + 2)
+    y0, y1 = max(0, int(min(ys) * scale) - 1), min(size, int(max(ys) * scale) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    # output pixel (x0 + i, y0 + j) at output scale -> working pixel -> source pixel
+    s = 1 / scale
+    coeffs = (a * s, b * s, a * x0 * s + b * y0 * s + c, d * s, e * s, d * x0 * s + e * y0 * s + f)
+    source = Image.fromarray(mask.astype(np.uint8) * 255, mode="L")
+    window = np.asarray(source.transform((x1 - x0, y1 - y0), Image.AFFINE, coeffs, Image.BILINEAR))
+    found = window > 127
+    if not found.any():  # thinner than an output pixel (a plate at 64 px): keep a trace
+        found = window >= max(1, int(window.max()))
+    out[y0:y1, x0:x1] = found
+    return out
 
 
 def _measure_ctr(heart: np.ndarray, lungs: np.ndarray) -> float:
@@ -209,8 +411,9 @@ def render_case(
         seed: Seed of the image (findings, their severity/location, position, exposure).
         findings: Labels from ``FINDINGS`` (empty or ``["No Finding"]`` for a normal image).
         size: Output width and height in pixels (64-1024); the anatomy scale is fixed in mm.
-        masks: Also return boolean masks ``lungs``, ``heart``, ``lesions`` (union of the
-            findings' regions), ``vessels`` (visible lung markings) and one per finding.
+        masks: Also return boolean masks ``lungs`` (the lung fields), ``heart``, ``lesions``
+            (union of the findings' regions), ``vessels`` (visible lung markings) and one
+            per finding.
         patient_seed: Seed of the anatomy; defaults to ``seed``. Follow-ups share it.
 
     Returns:
@@ -223,26 +426,25 @@ def render_case(
     unknown = sorted(set(labels) - set(FINDINGS))
     if unknown:
         raise ValueError(f"unknown finding(s) {unknown}; expected names from {list(FINDINGS)}")
-    patient = _sample_patient(seed if patient_seed is None else patient_seed)
+    patient = _sample_patient(int(seed if patient_seed is None else patient_seed))
     shot = _sample_shot(seed, labels)
     ctr_target = shot.findings.get("Cardiomegaly", {}).get("ctr_target", patient.ctr_normal)
     grid = _grid(_working_size(size))
-    attenuation, lung_mask, heart_mask, lesion_masks, geometry = _render_attenuation(
-        patient, shot, grid, ctr_target
-    )
-    ctr = _measure_ctr(heart_mask, lung_mask)
-    image = _expose(_place(attenuation, shot, grid), shot, grid, seed)
-    image8 = np.clip(np.round(_resize(image, size) * 255), 0, 255).astype(np.uint8)
+    rng = np.random.default_rng([seed, 41])
+    film, signs, state = _render_attenuation(patient, shot, grid, ctr_target)
+    ctr, silhouette = state.ctr, state.silhouette
+    heart_mask, lung_mask = state.heart, state.lung_mask
+    shot.exposure_mid = film.level + shot.aec_offset
+    sharpened = film.compressed + np.float32(SHARPEN * shot.sharpen) * film.detail
+    image = _expose(_place(sharpened, shot, grid), film.fog, shot, grid)
+    image8 = _to_film(image, shot, size, rng)
 
-    placed = {k: v for k, v in lesion_masks.items() if k != "vessels" or masks}
+    placed = {k: v for k, v in signs.masks.items() if k != "vessels" or masks}
     if masks or "Cardiomegaly" in labels:
         placed["heart"] = heart_mask
     if masks:
         placed["lungs"] = lung_mask
-    out_masks = {
-        name: _resize(_place(mask.astype(np.float32), shot, grid), size) > 0.5
-        for name, mask in placed.items()
-    }
+    out_masks = {name: _output_mask(mask, shot, grid, size) for name, mask in placed.items()}
     if "Cardiomegaly" in labels:
         out_masks["Cardiomegaly"] = out_masks["heart"]
     lesions = np.zeros((size, size), bool)
@@ -250,11 +452,11 @@ def render_case(
         if name in out_masks and name != "Cardiomegaly":
             lesions |= out_masks[name]
     out_masks["lesions"] = lesions
-    meta = _metadata(seed, patient, shot, labels, size, ctr, ctr_target, geometry, out_masks)
+    meta = _metadata(seed, patient, shot, labels, size, ctr, ctr_target, silhouette, out_masks)
     return CxrCase(image=image8, meta=meta, masks=out_masks if masks else None)
 
 
-def _metadata(seed, patient, shot, labels, size, ctr, ctr_target, geometry, out_masks) -> dict:
+def _metadata(seed, patient, shot, labels, size, ctr, ctr_target, silhouette, out_masks) -> dict:
     spacing = FIELD_MM / size
     findings_meta = {}
     for name in labels:
@@ -278,7 +480,7 @@ def _metadata(seed, patient, shot, labels, size, ctr, ctr_target, geometry, out_
         "field_mm": FIELD_MM,
         "ctr": round(float(ctr), 4),
         "ctr_target": round(float(ctr_target), 4),
-        "heart_width_mm": round(float(ctr * _Lungs(patient, shot.findings).thorax_width()), 1),
+        "heart_width_mm": round(float(ctr * silhouette.lungs.thorax_width()), 1),
         "sex": patient.sex,
         "age": patient.age,
         "habitus": round(patient.habitus, 3),
