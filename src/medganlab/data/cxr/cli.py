@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="PNG",
         help="instead of a data set, draw a normal phantom and one of each finding, the "
-        "sign under each, to PNG (default <build>/cxr_gallery.png); --seed and --size apply",
+        "sign written with each, to PNG (default <build>/cxr_gallery.png); --seed and --size apply",
     )
     parser.add_argument(
         "--real",

@@ -18,7 +18,7 @@ from medganlab.data.vocabulary import FINDINGS
 
 __all__ = ["SIGNS", "panel_note", "gallery_cases", "write_gallery"]
 
-# The radiographic sign each finding is drawn from (written under its panel).
+# The radiographic sign each finding is drawn from (written with its panel).
 SIGNS: dict[str, str] = {
     "Normal": "clear lungs, sharp CP angles, CTR < 0.5",
     "Atelectasis": "linear/wedge opacity, volume loss",
@@ -80,7 +80,7 @@ def _read_film(path: Path, size: int) -> np.ndarray:
 
 def write_gallery(path: Path, real: Path | None = None, seed: int = 0, size: int = 512) -> Path:
     """Draw the gallery to ``path`` (PNG): the real film first when given, then a normal
-    phantom and one of each finding, the sign under every panel.
+    phantom and one of each finding, the sign written above every panel.
 
     Args:
         path: Output PNG.
