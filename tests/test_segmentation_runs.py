@@ -107,6 +107,24 @@ def test_make_dataset_batches_and_applies_the_augmenter():
         sr.make_dataset(images, labels[:2], 2)
 
 
+def test_a_seeded_augmenter_replays_the_same_batches():
+    import tensorflow as tf
+
+    images, labels = _pairs(6)
+
+    def first_epoch():
+        layer = keras.layers.RandomRotation(0.1, seed=3)
+
+        def augment(x, y):
+            out = layer({"images": x, "segmentation_masks": tf.cast(y, "float32")}, training=True)
+            return out["images"], tf.cast(tf.round(out["segmentation_masks"]), y.dtype)
+
+        return [b[0].numpy() for b in sr.make_dataset(images, labels, 2, augment=augment, seed=1)]
+
+    for a, b in zip(first_epoch(), first_epoch(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # --- loss --------------------------------------------------------------------------------
 
 
@@ -143,6 +161,7 @@ def test_a_finished_run_is_reloaded_not_trained_again(tmp_path):
     assert folder.name == "unet2_s2_seed0"
     first = sr.train_run(model, data, data, folder, epochs=2)
     assert not first["reloaded"] and first["epochs"] == 2 and (folder / "done.json").is_file()
+    assert first["best_epoch"] in (1, 2)
     fresh = sr.compile_segmenter(heavy_unet((16, 16, 1), base=2, depth=2), jit_compile=False)
     again = sr.train_run(fresh, data, data, folder, epochs=2)
     assert (
@@ -155,6 +174,27 @@ def test_a_finished_run_is_reloaded_not_trained_again(tmp_path):
     assert predicted.shape == (8, 16, 16, 1) and predicted.dtype == np.uint8
     with pytest.raises(ValueError, match="U-Net1"):
         sr.run_folder(tmp_path, "SegNet", 1, 0)
+
+
+def test_keep_best_restores_the_best_epoch_and_survives_a_resume(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    keep = sr.KeepBest(tmp_path)
+    keep.set_model(model)
+    keep.on_train_begin()
+    for epoch, (fill, val_loss) in enumerate([(1.0, 3.0), (2.0, 1.0), (3.0, 2.0)]):
+        model.set_weights([np.full(w.shape, fill, w.dtype) for w in model.get_weights()])
+        keep.on_epoch_end(epoch, {"val_loss": val_loss})
+    keep.on_train_end()
+    assert all((w == 2.0).all() for w in model.get_weights()), "the weights of epoch 2 are back"
+    resumed = sr.KeepBest(tmp_path)  # after a disconnect: the best so far is remembered
+    resumed.set_model(model)
+    resumed.on_train_begin()
+    assert resumed.best == 1.0
+    model.set_weights([np.full(w.shape, 9.0, w.dtype) for w in model.get_weights()])
+    resumed.on_epoch_end(3, {"val_loss": 1.5})
+    resumed.on_train_end()
+    assert all((w == 2.0).all() for w in model.get_weights())
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 2
 
 
 def test_a_changed_knob_gets_its_own_run_folder():
@@ -217,7 +257,7 @@ def test_describe_failure_names_the_largest_error():
     assert figures.describe_failure(truth, calls_kidney) == "tumour called kidney: 9 px"
     extra = truth.copy()
     extra[12:16, :] = 1
-    assert "marked where there is none" in figures.describe_failure(truth, extra)
+    assert figures.describe_failure(truth, extra) == "64 px of kidney marked where there is none"
 
 
 def test_figures_draw_without_error():

@@ -157,7 +157,9 @@ def describe_failure(truth: np.ndarray, predicted: np.ndarray) -> str:
             " (a small slice: a kidney pole?)" if size < 0.004 * t["foreground"].size else ""
         )
     if what == "extra":
-        return f"{count} px marked where there is none" + (
+        tumour = int((p["tumour"] & ~t["foreground"]).sum())
+        kind = "tumour" if 2 * tumour >= count else "kidney"
+        return f"{count} px of {kind} marked where there is none" + (
             " (no kidney in truth)" if size == 0 else ""
         )
     return f"{what}: {count} px"

@@ -62,8 +62,12 @@ def fit_resumable(
     steps_per_epoch: int | None = None,
     validation_steps: int | None = None,
     verbose: int | str = 2,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> dict[str, Any]:
     """Train (or resume, or reload) one run whose state lives in ``folder``.
+
+    ``callbacks`` run after the course's own (backup, epoch timer, CSV log) and before the
+    final weights are saved (notebook 08 keeps the best validation epoch this way).
 
     Returns:
         ``history`` (lists per key, every epoch since the start), ``seconds`` (training time
@@ -80,6 +84,7 @@ def fit_resumable(
         keras.callbacks.BackupAndRestore(str(folder / "backup")),
         EpochTimer(),
         keras.callbacks.CSVLogger(str(log), append=True),
+        *callbacks,
     ]
     model.fit(
         train,

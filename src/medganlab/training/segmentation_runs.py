@@ -54,6 +54,7 @@ __all__ = [
     "TRAINING_KNOBS",
     "config_tag",
     "run_folder",
+    "KeepBest",
     "train_run",
     "forward_flops",
     "gpu_hours",
@@ -199,7 +200,9 @@ def make_dataset(
         data = data.repeat()
     data = data.batch(batch_size)
     if augment is not None:
-        data = data.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        # one call at a time: a seeded augmenter then replays the same transformations
+        # (parallel calls would draw from its generator in a varying order)
+        data = data.map(augment)
     return data.prefetch(tf.data.AUTOTUNE)
 
 
@@ -272,7 +275,7 @@ TRAINING_KNOBS = (
     "cases", "data_size", "ct_slice_thickness_mm", "data_seed", "image_size", "light_width",
     "light_depth", "heavy_width", "heavy_depth", "fpn_encoder", "fpn_encoder_width",
     "fpn_pyramid", "fpn_head", "batch_size", "epochs", "steps_per_epoch", "learning_rate",
-    "loss", "rotation_degrees", "translation", "zoom",
+    "loss", "keep_best", "rotation_degrees", "translation", "zoom",
 )  # fmt: skip
 
 
@@ -295,6 +298,35 @@ def run_folder(root: str | os.PathLike, model_name: str, scenario: int, seed: in
     return Path(root) / f"{slug}_s{scenario}_seed{seed}"
 
 
+class KeepBest(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the lowest ``monitor`` and puts them back at the end.
+
+    The weights and the best value live in ``folder`` (``best.weights.h5``, ``best.json``), so
+    a run resumed after a disconnect still knows its best epoch so far.
+    """
+
+    def __init__(self, folder: str | os.PathLike, monitor: str = "val_loss"):
+        super().__init__()
+        self.folder, self.monitor = Path(folder), monitor
+        self.weights, self.state = self.folder / "best.weights.h5", self.folder / "best.json"
+        self.best = float("inf")
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.state.is_file() and self.weights.is_file():
+            self.best = float(json.loads(self.state.read_text())["value"])
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is not None and float(value) < self.best:
+            self.best = float(value)
+            self.model.save_weights(self.weights)
+            self.state.write_text(json.dumps({"epoch": epoch + 1, "value": self.best}))
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.weights.is_file():
+            self.model.load_weights(self.weights)
+
+
 def train_run(
     model: keras.Model,
     train,
@@ -303,11 +335,23 @@ def train_run(
     epochs: int,
     steps_per_epoch: int | None = None,
     verbose: int | str = 0,
+    keep_best: bool = True,
 ) -> dict[str, Any]:
-    """Train (or resume, or reload) one run: see :func:`medganlab.training.runs.fit_resumable`."""
-    return runs.fit_resumable(
-        model, train, validation, folder, epochs, steps_per_epoch, verbose=verbose
+    """Train (or resume, or reload) one run: see :func:`medganlab.training.runs.fit_resumable`.
+
+    With ``keep_best`` the run ends with the weights of its epoch with the lowest validation
+    loss (:class:`KeepBest`; the validation split's job), else with the last epoch's.
+
+    Returns:
+        the record of ``fit_resumable`` plus ``best_epoch`` (None without ``keep_best``).
+    """
+    extra = [KeepBest(folder)] if keep_best else []
+    record = runs.fit_resumable(
+        model, train, validation, folder, epochs, steps_per_epoch, verbose=verbose, callbacks=extra
     )
+    state = Path(folder) / "best.json"
+    best = json.loads(state.read_text())["epoch"] if keep_best and state.is_file() else None
+    return {**record, "best_epoch": best}
 
 
 def forward_flops(model: keras.Model) -> int:

@@ -46,7 +46,7 @@ from medganlab.data.vocabulary import FINDINGS, NO_FINDING
 __all__ = ["CxrCase", "GENERATOR_VERSION", "render_case"]
 
 
-GENERATOR_VERSION = 4  # bump when the images of a seed change (old manifests stop matching)
+GENERATOR_VERSION = 5  # bump when the images of a seed change (old manifests stop matching)
 
 AIR = 0.92  # water-equivalent attenuation of a millimetre of lung air removed
 BONE = 2.3  # ... of a millimetre of bone
