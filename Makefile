@@ -76,7 +76,7 @@ browser:
 	    else echo "chromium not found: the browser test will be skipped (apt-get install chromium)"; fi; }
 
 test-unit: setup browser
-	MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
+	MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests
 
 # nbval runs every solution on the GPU code path: mixed_float16 (loss scaling) with XLA on.
 # The machine's own precision (float32, or bf16 where the CPU has it) and forced bf16 run

@@ -922,8 +922,12 @@ def step_flops(generator, discriminators, batch, latent_dim, num_classes, d_step
 flops = step_flops(generator, discriminators, cfg.batch_size, cfg.latent_dim, cfg.num_classes,
                    cfg.d_steps_per_g_step)
 steps_done = cfg.epochs * (cfg.steps_per_epoch or len(index) // cfg.batch_size)
-print(f"{flops / 1e9:.2f} GFLOP per step; this run: {steps_done} steps in {train_seconds:.0f} s, "
-      f"{flops * steps_done / max(train_seconds, 1e-9) / 1e9:.1f} GFLOP/s sustained")
+print(f"{flops / 1e9:.3g} GFLOP per step; this run: {steps_done} steps in {train_seconds:.0f} s")
+if steps_done >= 50:
+    print(f"sustained: {flops * steps_done / train_seconds / 1e9:.1f} GFLOP/s")
+else:  # smoke: tracing and compiling the graphs take most of the time of a handful of steps
+    print(f"only {steps_done} steps: too few to time (building the graphs dominates); "
+          "the cpu and gpu profiles print the sustained rate")
 
 # %% [markdown]
 # The same count at the paper's size (`gpu` profile: 64/128/256, `w = 64`, batch 16) gives

@@ -23,7 +23,14 @@ import math
 
 import numpy as _np
 
-__all__ = ["check_array", "check_close", "check_scalar", "plain", "tamper_report"]
+__all__ = [
+    "check_array",
+    "check_close",
+    "check_own_work",
+    "check_scalar",
+    "plain",
+    "tamper_report",
+]
 
 # References captured at import (before student code runs); never looked up again.
 _asarray = _np.asarray
@@ -108,6 +115,48 @@ def check_close(got, expected, rtol: float = 1e-5, atol: float = 1e-8, what: str
     close = _logical_or(close, a64 == b64)
     if not bool(_all(close)):
         raise AssertionError(f"{what}: expected {b.tolist()}, got {a.tolist()}")
+
+
+def _names(code) -> set[str]:
+    """Global and attribute names a code object uses, nested functions and lambdas included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
+def check_own_work(*functions, forbidden) -> None:
+    """Fail when a student's function calls one of the package's ``forbidden`` functions.
+
+    Some exercises ask for what the package also has (it needs its own copy for the later
+    runs). This looks through each function's code, and that of the notebook's functions it
+    calls, for the forbidden functions by name or by identity (an alias is caught too).
+    """
+    banned = {id(f): f"{f.__module__}.{f.__qualname__}" for f in forbidden}
+    banned_names = {f.__name__: banned[id(f)] for f in forbidden}
+    todo, seen = [(f, getattr(f, "__name__", "your function")) for f in functions], set()
+    while todo:
+        fn, top = todo.pop()
+        if id(fn) in banned:
+            raise AssertionError(f"expected your own implementation of {top}, got {banned[id(fn)]}")
+        code, scope = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
+        if code is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        for name in sorted(_names(code)):
+            used = banned_names.get(name) or banned.get(id(scope.get(name)))
+            if used:
+                raise AssertionError(
+                    f"expected your own implementation of {top}: it uses {used}, the package's "
+                    "version that this notebook runs later; write yours with NumPy"
+                )
+            helper = scope.get(name)
+            if (
+                _type(helper).__name__ == "function"
+                and getattr(helper, "__module__", None) == fn.__module__
+            ):
+                todo.append((helper, top))
 
 
 def tamper_report() -> str:

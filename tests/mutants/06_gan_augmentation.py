@@ -118,4 +118,11 @@ MUTANTS = [
         new='replicates = base["replicates"] - arm["replicates"]',
         expect="inside its interval",
     ),
+    dict(
+        grade_id="finding_auc_ci",
+        name="patients drawn with np.isin: a patient drawn twice counts once",
+        old="        pick = np.concatenate([members[p] for p in rng.integers(0, len(members), len(members))])",
+        new="        pick = np.flatnonzero(np.isin(patient_index, rng.integers(0, len(members), len(members))))",
+        expect="drawn twice",
+    ),
 ]

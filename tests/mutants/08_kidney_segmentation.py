@@ -171,6 +171,25 @@ MUTANTS = [
         '        raise ValueError(f"input sides must be divisible by 2**depth = {2**depth}, '
         'got {input_shape[:2]}")\n',
         new="",
-        expect="divisible",
+        expect="input sides",
+    ),
+    # the package's own scorer (which the notebook runs later) instead of the student's
+    dict(
+        grade_id="slice_iou",
+        name="slice_iou wraps the package's seg.slice_scores",
+        old="    labels, predicted = np.asarray(labels), np.asarray(predicted)\n"
+        "    if labels.shape != predicted.shape:",
+        new='    return seg.slice_scores(labels, predicted, region, empty)["iou"]\n'
+        "    labels, predicted = np.asarray(labels), np.asarray(predicted)\n"
+        "    if labels.shape != predicted.shape:",
+        expect="your own implementation",
+    ),
+    dict(
+        grade_id="slice_iou",
+        name="mean_over_slices is an alias of the package's mean",
+        old="    scores = np.asarray(scores, dtype=np.float64).ravel()",
+        new="    from medganlab.evaluation.segmentation import mean_score as average\n"
+        "    return average(scores)",
+        expect="your own implementation",
     ),
 ]

@@ -2,8 +2,9 @@
 
 Speed: the single-core render rate (CPU time of this process) at 256 and 512 pixels, for
 images of fresh patients (every image a new patient: the worst case) and for the NIH
-plan of ``generate_dataset`` (follow-ups share their patient's cached anatomy), and the
-wall-clock rate of ``generate_dataset`` (render + PNG) with 1 and 2 workers.
+plan of ``generate_dataset`` (follow-ups share their patient's cached anatomy), the
+wall-clock rate of ``generate_dataset`` (render + PNG) with 1 and 2 workers, and the
+time of its serial part for 20,000 images (labels and patient plan).
 
 Statistics (:func:`film_statistics`) of 50 normal phantoms at 512 px: grey-level
 percentiles (5th / 50th / 95th) of the whole film, of the lung fields and of the
@@ -176,6 +177,10 @@ def _speed(root: Path) -> dict[str, Any]:
     for size, count in ((256, 200), (512, 60)):
         result[f"render_cpu_images_per_s_{size}_fresh_patients"] = _render_rate(size, count, True)
         result[f"render_cpu_images_per_s_{size}_nih_plan"] = _render_rate(size, count, False)
+    # the serial part of a 20k data set (labels and the patient plan, in the parent)
+    start = time.perf_counter()
+    _plan(20000, 0, sample_labels(20000, "nih", 0))
+    result["labels_and_plan_20000_s"] = round(time.perf_counter() - start, 2)
     for workers in (1, 2):
         start = time.perf_counter()
         generate_dataset(

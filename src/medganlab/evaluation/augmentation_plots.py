@@ -30,6 +30,11 @@ def _num(value: Any) -> float:
         return math.nan
 
 
+def _short(finding: str) -> str:
+    """A label that tells every NIH finding apart (Pneumonia and Pneumothorax included)."""
+    return {"Pneumonia": "Pna", "Pneumothorax": "Ptx"}.get(finding, finding[:4])
+
+
 def _errorbar(ax, x, y, low, high, horizontal=False, **style) -> None:
     """A point with its interval; a missing bound draws no bar."""
     if not math.isfinite(y):
@@ -67,7 +72,11 @@ def plot_gain_vs_prevalence(rows: Sequence[Mapping[str, Any]], ncols: int = 4):
             _errorbar(ax, x, y, _num(r["gain_low"]), _num(r["gain_high"]), color=color, ms=4)
             if math.isfinite(y):
                 ax.annotate(
-                    r["finding"][:4], (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points"
+                    _short(r["finding"]),
+                    (x, y),
+                    fontsize=6,
+                    xytext=(3, 2),
+                    textcoords="offset points",
                 )
         ax.axhline(0, c="k", lw=0.8)
         ax.set_xscale("log")
@@ -135,12 +144,12 @@ def plot_synthetic_only(rows: Sequence[Mapping[str, Any]], findings: Sequence[st
             x = k + (i - (len(arms) - 1) / 2) * width
             _errorbar(ax, x, _num(r["auc"]), _num(r["auc_low"]), _num(r["auc_high"]),
                       color=f"C{i}", ms=4, label=arm if k == 0 else None)  # fmt: skip
-    ax.axhline(0.5, c="k", lw=0.8, ls="--")
+    ax.axhline(0.5, c="k", lw=0.8, ls="--", label="chance")
     ax.set_xticks(range(len(findings)), findings, rotation=40, ha="right")
     ax.set_ylabel("AUC on real test images")
     ax.set_ylim(0, 1.02)
     ax.set_title("Train on synthetic, test on real (dashed: chance)", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

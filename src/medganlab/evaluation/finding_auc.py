@@ -215,8 +215,8 @@ def conclusion(
     up = [f"{r['arm']} / {r['finding']}" for r in per_finding if _num(r["gain_low"]) > 0]
     down = [f"{r['arm']} / {r['finding']}" for r in per_finding if _num(r["gain_high"]) < 0]
     lines.append(
-        f"Per finding, of {len(per_finding)} comparisons (chance alone gives about "
-        f"{len(per_finding) / 40:.1f} each way): {len(up)} gains beyond the noise "
+        f"Per finding, of {len(per_finding)} comparisons (how many would chance alone give? "
+        f"Exercise 3): {len(up)} gains beyond the noise "
         f"({', '.join(up) or 'none'}), {len(down)} losses ({', '.join(down) or 'none'})."
     )
     for r in (r for r in rows if r["kind"] == "synthetic only" and r["finding"] == "macro"):

@@ -91,7 +91,7 @@ def table2_figure(rows: Sequence[Mapping], column: str = "iou", title: str | Non
                 ax.plot([x - width / 2, x + width / 2], [paper[scenario - 1] / 100] * 2, "k-", lw=2)
     ax.set_xticks(range(len(models)), models)
     ax.set_ylim(0, 1)
-    ax.set_ylabel(f"mean per-slice {column.replace('_', ' ')}")
+    ax.set_ylabel(f"mean per-slice {column.replace('_', ' ').replace('iou', 'IoU')}")
     ax.plot([], [], "k-", lw=2, label="paper")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(

@@ -251,8 +251,9 @@ def load_generator(
                 "saved_model=True."
             ) from error
         warnings.warn(
-            f"could not rebuild {model_path} (a custom layer without its code?); loaded the "
-            "SavedModel export instead: it generates images but cannot be trained further",
+            f"{name}: its Keras file needs a custom layer defined in the notebook that trained "
+            "it (such as 03's SelfAttention), so its SavedModel export was loaded instead: it "
+            "draws images as usual but cannot be trained further (expected in later notebooks)",
             stacklevel=2,
         )
         generator = _from_saved_model(folder / _SAVED_MODEL, meta)

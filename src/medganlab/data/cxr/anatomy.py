@@ -115,8 +115,17 @@ def _root(value: np.ndarray | float) -> np.ndarray:
 
 
 def _smoothstep(value: np.ndarray | float, lo: float, hi: float) -> np.ndarray:
-    t = _uclip((value - lo) * (1.0 / (hi - lo)), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    t = value - lo
+    if not (isinstance(t, np.ndarray) and t.dtype.kind == "f"):
+        t = _uclip(t * (1.0 / (hi - lo)), 0.0, 1.0)
+        return t * t * (3.0 - 2.0 * t)
+    t *= 1.0 / (hi - lo)  # in place: two temporaries instead of six
+    _uclip(t, 0.0, 1.0, out=t)
+    out = t * t
+    t *= -2.0
+    t += 3.0
+    out *= t
+    return out
 
 
 def _choose(rng: np.random.Generator, options: Sequence[Any], weights: Sequence[float]) -> Any:
@@ -129,12 +138,22 @@ def _choose(rng: np.random.Generator, options: Sequence[Any], weights: Sequence[
     return options[-1]
 
 
+def _demographics(rng: np.random.Generator) -> tuple[str, int]:
+    """Sex and age: the first draws of a patient's stream."""
+    sex = "M" if rng.random() < 0.56 else "F"
+    return sex, int(min(max(rng.normal(50, 16), 18), 92))
+
+
+def _sex_and_age(seed: int) -> tuple[str, int]:
+    """The sex and age of ``_sample_patient(seed)`` without drawing the rest."""
+    return _demographics(np.random.default_rng([seed, 17]))
+
+
 @functools.lru_cache(maxsize=64)
 def _sample_patient(seed: int) -> _Patient:
     """Draw one patient's anatomy from ``seed`` (habitus, inspiration, heart, ribs...)."""
     rng = np.random.default_rng([seed, 17])
-    sex = "M" if rng.random() < 0.56 else "F"
-    age = int(np.clip(rng.normal(50, 16), 18, 92))
+    sex, age = _demographics(rng)
     habitus = float(rng.uniform(0.86, 1.14)) * (1.0 if sex == "M" else 0.95)
     inspiration = float(rng.uniform(0.9, 1.08))
     half = 150.0 * habitus
@@ -207,7 +226,7 @@ class _Lungs:
         return self.dome[side] + self.p.dome_lateral_drop
 
     def t(self, y: np.ndarray | float, side: int) -> np.ndarray:
-        return np.clip((y - self.p.apex_y) / (self.cp_y(side) - self.p.apex_y), 0.0, 1.0)
+        return _uclip((y - self.p.apex_y) / (self.cp_y(side) - self.p.apex_y), 0.0, 1.0)
 
     def lateral(self, y: np.ndarray | float, side: int) -> np.ndarray:
         """Distance from the field centre of the lung's lateral border (inner ribs) at row y."""
@@ -220,17 +239,17 @@ class _Lungs:
     def apex(self, u: np.ndarray | float, side: int) -> np.ndarray:
         """Row of the lung apex (the dome of the pleura) at lateral distance u."""
         width = self.p.half_width[side]
-        offset = np.clip((u - 0.3 * width) / (0.2 * width), -0.8, 0.0)
+        offset = _uclip((u - 0.3 * width) / (0.2 * width), -0.8, 0.0)
         return self.p.apex_y + 34.0 * offset**2
 
     def dome_y(self, u: np.ndarray | float, side: int) -> np.ndarray:
         """Row of the diaphragm dome at lateral distance u."""
         width = self.p.half_width[side]
         peak = 0.44 * width
-        lat = np.clip((u - peak) / (width - peak), 0.0, 1.3) ** 2.3
+        lat = _uclip((u - peak) / (width - peak), 0.0, 1.3) ** 2.3
         # medially both domes meet under the heart (no step at the midline)
         middle = 0.5 * (self.dome[-1] + self.dome[1]) + 6.0
-        med = np.clip((peak - u) / peak, 0.0, 1.0) ** 2
+        med = _uclip((peak - u) / peak, 0.0, 1.0) ** 2
         return self.dome[side] + self.p.dome_lateral_drop * lat + (middle - self.dome[side]) * med
 
     def thorax_width(self) -> float:
@@ -244,7 +263,7 @@ class _Lungs:
 def _bulge(y: np.ndarray, centre: float, up: float, down: float) -> np.ndarray:
     """Elliptic arc profile (0..1) with vertical half axes ``up`` above and ``down`` below."""
     half = np.where(y < centre, up, down)
-    return np.sqrt(np.clip(1 - ((y - centre) / half) ** 2, 0, 1))
+    return np.sqrt(_uclip(1 - ((y - centre) / half) ** 2, 0, 1))
 
 
 class _Silhouette:
@@ -304,7 +323,7 @@ class _Silhouette:
         # widest a little above the dome and turns in to the apex below it
         lv_top = self.pt_y + 10
         lv_centre = lungs.dome[1] - p.lv_drop
-        s = np.clip((y - lv_top) / max(lv_centre - lv_top, 10.0), 0, 1)
+        s = _uclip((y - lv_top) / max(lv_centre - lv_top, 10.0), 0, 1)
         self._lv = np.where(y < lv_centre, 1 - (1 - s) ** 2, _bulge(y, lv_centre, 1.0, p.lv_lower))
 
     def _borders(self, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -408,16 +427,16 @@ class _Interior:
                 & (y < lungs.dome_y(u, side) - 0.5 * margin)
                 & (y > lungs.apex(u, side) + margin)
             )
+        # the outer ring is outside: points beyond the field are clipped onto it
+        inside[0], inside[-1], inside[:, 0], inside[:, -1] = False, False, False, False
         self.inside = inside
         self.n = n
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        col = ((np.asarray(x) + FIELD_MM / 2) / self.cell).astype(np.int64)
-        row = ((np.asarray(y) + FIELD_MM / 2) / self.cell).astype(np.int64)
-        ok = (row >= 0) & (row < self.n) & (col >= 0) & (col < self.n)
-        out = np.zeros(np.shape(ok), bool)
-        out[ok] = self.inside[row[ok], col[ok]]
-        return out
+        top = self.n - 1
+        col = _uclip((np.asarray(x) + FIELD_MM / 2) / self.cell, 0, top).astype(np.int64)
+        row = _uclip((np.asarray(y) + FIELD_MM / 2) / self.cell, 0, top).astype(np.int64)
+        return self.inside[row, col]
 
 
 def _point_inside(interior: _Interior, x: float, y: float) -> bool:

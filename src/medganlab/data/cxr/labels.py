@@ -60,17 +60,28 @@ def _multi_label(counts: Mapping[str, int], n_normal: int, n_abnormal: int, rng)
     while len(primaries) < n_abnormal:  # fewer slots than images: reuse by prevalence
         primaries.append(primaries[len(primaries) % max(1, len(slots))] if slots else FINDINGS[0])
     labels = [[name] for name in primaries]
+    # the weight of each image for an extra label, as arrays (one row per image): 0 if it
+    # has the label already, else 1 + the affinity to its primary, times 0.35 per label
+    # it already carries
+    k = len(FINDINGS)
+    affinity = np.array(
+        [[1.0 + _AFFINITY.get(frozenset({a, b}), 0.0) for b in FINDINGS] for a in FINDINGS]
+    )
+    decay = np.array([0.35**j for j in range(k + 1)])
+    primary = np.array([FINDINGS.index(name) for name in primaries], dtype=np.int64)
+    has = np.zeros((k, len(labels)), bool)
+    has[primary, np.arange(len(labels))] = True
+    carried = np.zeros(len(labels), np.int64)  # labels beyond the first
     for name in extras:
-        weights = np.array(
-            [
-                0.0 if name in have else 1.0 + _AFFINITY.get(frozenset({name, have[0]}), 0.0)
-                for have in labels
-            ]
-        )
-        weights *= np.array([0.35 ** (len(have) - 1) for have in labels])
+        index = FINDINGS.index(name)
+        weights = np.where(has[index], 0.0, affinity[index][primary])
+        weights *= decay[carried]
         if weights.sum() <= 0:
             continue
-        labels[int(rng.choice(len(labels), p=weights / weights.sum()))].append(name)
+        chosen = int(rng.choice(len(labels), p=weights / weights.sum()))
+        labels[chosen].append(name)
+        has[index, chosen] = True
+        carried[chosen] += 1
     labels = [sorted(have, key=FINDINGS.index) for have in labels]
     labels += [[NO_FINDING] for _ in range(n_normal)]
     order = rng.permutation(len(labels))

@@ -92,7 +92,8 @@ def _patient_layers(patient_seed: int, size: int) -> dict[str, Any]:
     p = _sample_patient(patient_seed)
     grid = _grid(size)
     lungs = _Lungs(p, {})
-    silhouette = _silhouette(p, lungs, p.ctr_normal)
+    # the same key as the normal image's lung state (one silhouette per patient, not two)
+    silhouette = _silhouette(p, lungs, round(p.ctr_normal, 6))
     coarse = _grid(max(64, size // 3))  # soft tissue is smooth: a third of the grid
     rng = np.random.default_rng([patient_seed, 3])
     static = _resize(_body(coarse, p), size)
@@ -288,10 +289,10 @@ def _render_attenuation(patient: _Patient, shot: _Shot, grid: _Grid, ctr: float)
     return _prepare(attenuation, state.lung_mask, grid), signs, state
 
 
-def _expose(compressed: np.ndarray, fog: np.ndarray, shot: _Shot, grid: _Grid) -> np.ndarray:
-    """The film curve on the working grid (the attenuation already compressed, sharpened
-    and placed): characteristic curve, scatter, levelling -> about [0, 1] (noise comes at
-    the output size)."""
+def _expose(compressed: np.ndarray, fog: np.ndarray, shot: _Shot) -> np.ndarray:
+    """The film curve on the working grid (the attenuation already compressed and
+    sharpened; the patient is placed afterwards): characteristic curve, scatter,
+    levelling -> about [0, 1] (noise comes at the output size)."""
     exponent = np.array(compressed, dtype=np.float32)
     exponent -= np.float32(shot.exposure_mid)
     exponent *= np.float32(-1 / shot.exposure_width)
@@ -312,24 +313,25 @@ def _expose(compressed: np.ndarray, fog: np.ndarray, shot: _Shot, grid: _Grid) -
     return image
 
 
-def _to_film(image: np.ndarray, shot: _Shot, size: int, rng) -> np.ndarray:
-    """The processed image at the output size with detector blur and signal-dependent
-    noise, as 8-bit grey levels."""
-    if image.shape[0] < size:
+def _to_film(image: np.ndarray, shot: _Shot, grid: _Grid, size: int, rng) -> np.ndarray:
+    """The exposed working-grid image placed (patient position), resampled to the output
+    size, with detector blur and signal-dependent noise, as 8-bit grey levels."""
+    image = _place(image, shot, grid)
+    if grid.size < size:
         image = _resize(image, size, Image.BILINEAR)
-    elif image.shape[0] > size:
+    elif grid.size > size:
         image = _resize(image, size, Image.LANCZOS)
-    if FIELD_MM / size < 1.2 and image.shape[0] == size:  # detector blur at fine pixels
+    if FIELD_MM / size < 1.2:  # detector blur at fine pixels
         image = _blur3(image)
     noise = _detector_noise(rng, size) * np.float32(shot.noise)
-    grain = np.clip(image, 0, 1)
-    grain *= np.float32(0.8)
-    grain += np.float32(0.6)
-    grain *= noise
-    image += grain
-    image *= np.float32(255)
-    np.clip(image, 0, 255, out=image)
-    return np.rint(image).astype(np.uint8)
+    film = _clip01(image)  # ``image`` may be read-only (a view of PIL's output)
+    film *= np.float32(0.8)
+    film += np.float32(0.6)
+    film *= noise  # the grain: signal-dependent noise
+    film += image
+    film *= np.float32(255)
+    np.clip(film, 0, 255, out=film)
+    return np.rint(film, out=film).astype(np.uint8)
 
 
 def _affine(shot: _Shot, grid: _Grid, pad: int = 0) -> tuple[float, ...]:
@@ -344,10 +346,23 @@ def _affine(shot: _Shot, grid: _Grid, pad: int = 0) -> tuple[float, ...]:
     return a, b, c, d, e, f
 
 
+def _pad_edge(array: np.ndarray, pad: int) -> np.ndarray:
+    """``np.pad(array, pad, mode="edge")`` for a float32 image, without its overhead."""
+    rows, cols = array.shape
+    out = np.empty((rows + 2 * pad, cols + 2 * pad), np.float32)
+    out[pad:-pad, pad:-pad] = array
+    out[:pad, pad:-pad] = array[0]
+    out[-pad:, pad:-pad] = array[-1]
+    out[:, :pad] = out[:, pad : pad + 1]
+    out[:, -pad:] = out[:, -pad - 1 : -pad]
+    return out
+
+
 def _place(array: np.ndarray, shot: _Shot, grid: _Grid) -> np.ndarray:
-    """The attenuation map in the patient's position (bilinear; edges extended)."""
+    """A working-grid image in the patient's position (bilinear; edges extended).
+    Read-only (a view of PIL's output): callers make new arrays from it."""
     pad = int(math.ceil(0.12 * grid.size))
-    source = Image.fromarray(np.pad(array, pad, mode="edge"), mode="F")
+    source = Image.fromarray(_pad_edge(array, pad), mode="F")
     n = grid.size
     out = source.transform((n, n), Image.AFFINE, _affine(shot, grid, pad), Image.BILINEAR)
     return np.asarray(out)
@@ -436,8 +451,7 @@ def render_case(
     heart_mask, lung_mask = state.heart, state.lung_mask
     shot.exposure_mid = film.level + shot.aec_offset
     sharpened = film.compressed + np.float32(SHARPEN * shot.sharpen) * film.detail
-    image = _expose(_place(sharpened, shot, grid), film.fog, shot, grid)
-    image8 = _to_film(image, shot, size, rng)
+    image8 = _to_film(_expose(sharpened, film.fog, shot), shot, grid, size, rng)
 
     placed = {k: v for k, v in signs.masks.items() if k != "vessels" or masks}
     if masks or "Cardiomegaly" in labels:

@@ -46,36 +46,42 @@ def _grow_tree(
     """
     count = len(angles_deg)
     origin = np.broadcast_to(np.asarray(start, np.float64), (count, 2))
-    x, y = origin[:, 0].copy(), origin[:, 1].copy()
-    angle = np.radians(np.asarray(angles_deg, np.float64))
-    r = np.broadcast_to(np.asarray(radius, np.float64), (count,)).copy()
-    step = np.full(count, float(length))
-    segments, total = [], 0
-    while x.size and total < max_segments:
-        a, b, c, d = rng.random((4, x.size))
+    # the growing tips as rows of one array (few numpy calls per generation):
+    # x, y, angle, radius, step
+    tips = np.empty((5, count))
+    tips[0], tips[1] = origin[:, 0], origin[:, 1]
+    tips[2] = np.radians(np.asarray(angles_deg, np.float64))
+    tips[3] = np.broadcast_to(np.asarray(radius, np.float64), (count,))
+    tips[4] = float(length)
+    segments: list[np.ndarray] = []  # (5, n) per generation: x0, y0, x1, y1, radius
+    total = 0
+    while tips.shape[1] and total < max_segments:
+        a, b, c, d = rng.random((4, tips.shape[1]))
+        x, y, angle, r, step = tips
         angle = angle + 0.3 * (d - 0.5)
         x1, y1 = x + step * np.cos(angle), y + step * np.sin(angle)
         ok = keep(x1, y1)
+        grown = np.stack([x, y, x1, y1, r, angle, step, a, b, c, d])
         if not ok.all():
-            x, y, x1, y1, angle, r, step = (v[ok] for v in (x, y, x1, y1, angle, r, step))
-            a, b, c, d = a[ok], b[ok], c[ok], d[ok]
-        if not x.size:
+            grown = grown[:, ok]
+        if not grown.shape[1]:
             break
-        segments.append(np.stack([x, y, x1, y1, 2 * r], axis=1))
-        total += x.size
+        segments.append(grown[:5])
+        total += grown.shape[1]
+        x, y, x1, y1, r, angle, step, a, b, c, d = grown
         turn = np.where(a < 0.5, 1.0, -1.0)
         main_r, side_r = r * (0.84 + 0.06 * b), r * (0.55 + 0.15 * c)
         main_angle = angle - np.radians(4 + 8 * c) * turn
         side_angle = angle + np.radians(spread[0] + d * (spread[1] - spread[0])) * turn
-        grow = np.concatenate([main_r >= min_radius, side_r >= min_radius])
-        x = np.concatenate([x1, x1])[grow]
-        y = np.concatenate([y1, y1])[grow]
-        angle = np.concatenate([main_angle, side_angle])[grow]
-        step = np.concatenate([step * (0.88 + 0.1 * b), step * (0.7 + 0.2 * a)])[grow]
-        r = np.concatenate([main_r, side_r])[grow]
-    if not segments:
+        main = (x1, y1, main_angle, main_r, step * (0.88 + 0.1 * b))
+        side = (x1, y1, side_angle, side_r, step * (0.7 + 0.2 * a))
+        tips = np.concatenate([np.stack(main), np.stack(side)], axis=1)
+        tips = tips[:, tips[3] >= min_radius]
+    if not total:
         return np.zeros((0, 5))
-    return np.concatenate(segments)[:max_segments]
+    out = np.concatenate(segments, axis=1).T[:max_segments].copy()
+    out[:, 4] *= 2  # radius -> diameter
+    return out
 
 
 def _draw_segments(grid: _Grid, segments: np.ndarray, blur: int = 1) -> np.ndarray:
@@ -111,20 +117,25 @@ def _draw_segments(grid: _Grid, segments: np.ndarray, blur: int = 1) -> np.ndarr
         fx, fy = np.floor(px), np.floor(py)
         ax, ay = px - fx, py - fy
         fx, fy = fx.astype(np.int64), fy.astype(np.int64)
-        # splat into the segments' bounding window only (then blur it there)
-        c0, r0 = max(int(fx.min()) - 2, 0), max(int(fy.min()) - 2, 0)
-        c1, r1 = min(int(fx.max()) + 4, n), min(int(fy.max()) + 4, n)
-        if c1 <= c0 or r1 <= r0:
-            return np.zeros((n, n), np.float32)
-        w_, h_ = c1 - c0, r1 - r0
-        cx = np.concatenate([fx, fx + 1, fx, fx + 1]) - c0
-        cy = np.concatenate([fy, fy, fy + 1, fy + 1]) - r0
-        share = np.concatenate([(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay])
-        ok = (cx >= 0) & (cx < w_) & (cy >= 0) & (cy < h_)
-        weights = (np.tile(value, 4) * share)[ok]
-        local = np.bincount(cy[ok] * w_ + cx[ok], weights=weights, minlength=w_ * h_)
+        # splat into the samples' bounding window (the four neighbours of a sample are
+        # its base index + 0, 1, a row, a row + 1), blur there, then crop to the grid
+        c0, r0 = int(fx.min()) - 2, int(fy.min()) - 2
+        w_, h_ = int(fx.max()) + 4 - c0, int(fy.max()) + 4 - r0
+        base = (fy - r0) * w_ + (fx - c0)
+        index = np.concatenate([base, base + 1, base + w_, base + w_ + 1])
+        right, left = value * ax, value * (1 - ax)
+        by = 1 - ay
+        weights = np.concatenate([left * by, right * by, left * ay, right * ay])
+        local = np.bincount(index, weights=weights, minlength=w_ * h_).reshape(h_, w_)
         out = np.zeros((n, n), np.float32)
-        out[r0:r1, c0:c1] = _blur3(local.reshape(h_, w_), blur)
+        rows = slice(max(r0, 0), min(r0 + h_, n))
+        cols = slice(max(c0, 0), min(c0 + w_, n))
+        if rows.stop <= rows.start or cols.stop <= cols.start:
+            return out
+        blurred = _blur3(local, blur)
+        out[rows, cols] = blurred[
+            rows.start - r0 : rows.stop - r0, cols.start - c0 : cols.stop - c0
+        ]
         return out
     return np.zeros((n, n), np.float32)
 
