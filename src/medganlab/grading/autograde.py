@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from medganlab.grading.feedback import feedback_notebook, still_leaks, write_fee
 from medganlab.grading.leaks import hidden_lines
 from medganlab.grading.merge import PROBE_PREFIX, merge_submission
 from medganlab.grading.sandbox import Sandbox, detect
+from medganlab.grading.warm import seed_scratch
 
 __all__ = [
     "CELL_TIMEOUT",
@@ -59,6 +61,8 @@ class GradeResult:
     isolation: str = ""
     seconds: float = 0.0
     file: str = ""
+    kernel_cpu_seconds: float = 0.0  # the kernel's process tree (user + system)
+    grader_cpu_seconds: float = 0.0  # this process: merge, drive the kernel, score, feedback
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -206,6 +210,7 @@ def autograde_submission(
         autograded_dir: where to keep the executed notebook (instructor-only: it holds the
             hidden tests).
     """
+    started = time.process_time()
     result = GradeResult(student=student, assignment=assignment, file=str(submission))
     source = nbformat.read(course.source_notebook(assignment), as_version=4)
     release_path = course.release_notebook(assignment)
@@ -237,6 +242,8 @@ def autograde_submission(
         kernel_env = kernel_environment(
             dict(env or {"MEDGANLAB_PROFILE": "smoke"}), scratch, sandbox, new_token(), mounts
         )
+        if Path(kernel_env["MPLCONFIGDIR"]).is_relative_to(scratch):
+            seed_scratch(scratch, Path(kernel_env["MPLCONFIGDIR"]))
         outcome = run_notebook(
             nb,
             sandbox=sandbox,
@@ -248,6 +255,7 @@ def autograde_submission(
             wall_timeout=wall_timeout or WALL_TIMEOUT,
         )
     result.seconds = round(outcome.seconds, 2)
+    result.kernel_cpu_seconds = round(outcome.kernel_cpu, 2)
     _score(result, nb, outcome.ran)
     if outcome.start_error:
         result.error = f"the kernel did not start: {outcome.start_error}"
@@ -272,6 +280,7 @@ def autograde_submission(
         nbformat.write(nb, autograded_dir / f"{student}.ipynb")
     if feedback_dir is not None:
         _feedback(result, nb, release, hidden_lines(source), Path(feedback_dir))
+    result.grader_cpu_seconds = round(time.process_time() - started, 2)
     return result
 
 

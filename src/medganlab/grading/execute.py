@@ -22,7 +22,7 @@ import nbformat
 
 from medganlab.grading.sandbox import SANDBOX_DATA, Sandbox, kill_tagged
 
-__all__ = ["RunOutcome", "kernel_environment", "new_token", "run_notebook"]
+__all__ = ["RunOutcome", "kernel_environment", "new_token", "run_notebook", "tree_cpu_seconds"]
 
 
 @dataclass
@@ -36,6 +36,7 @@ class RunOutcome:
     start_error: str | None = None  # the kernel could not start
     seconds: float = 0.0
     leftovers_killed: int = 0
+    kernel_cpu: float = 0.0  # CPU-seconds of the kernel's process tree (user + system)
 
 
 def kernel_environment(
@@ -124,7 +125,6 @@ def run_notebook(
         allow_errors=True,
         interrupt_on_timeout=True,
         record_timing=False,
-        skip_cells_with_tag="medganlab-skip",
     )
     outcome = RunOutcome(notebook=nb, ran=[False] * len(nb.cells))
     start = time.monotonic()
@@ -153,8 +153,8 @@ def run_notebook(
                 if remaining <= 0:
                     outcome.timed_out_in = index
                     break
-                if cell.cell_type != "code":
-                    outcome.ran[index] = True
+                if cell.cell_type != "code" or cell.metadata.get("medganlab", {}).get("skip"):
+                    outcome.ran[index] = True  # skip: a teaching cell (see merge.py)
                     continue
                 client.timeout = max(1, int(min(cell_timeout, remaining)))
                 try:
@@ -180,6 +180,9 @@ def run_notebook(
             outcome.died_in = current
     finally:
         killed.set()
+        process = getattr(km.provisioner, "process", None) if km.provisioner else None
+        if process is not None:
+            outcome.kernel_cpu = tree_cpu_seconds(process.pid)
         _shutdown(km, client)
         if not sandbox.isolated:
             outcome.leftovers_killed = kill_tagged(token)
@@ -201,6 +204,29 @@ def _shutdown(km, client) -> None:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU-seconds of ``root`` and its live descendants, their reaped children
+    included (read from ``/proc`` before the kernel is killed: a killed sandbox's time is
+    never reported to any waiting parent). 0.0 where ``/proc`` is missing."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    children: dict[int, list[int]] = {}
+    times: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / tick
 
 
 def _interrupted(cell) -> bool:

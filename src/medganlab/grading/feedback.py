@@ -3,8 +3,8 @@
 Built by the grader from the executed notebook: the grader's probe cells are dropped, each
 test cell shows its *released* (visible) source, a failing test shows only its exception and
 message (no traceback, which would quote hidden lines), and every output line that contains
-a hidden-test or mark-scheme line is replaced. A last check refuses to write feedback that
-still holds such a line or a marker.
+a hidden-test or mark-scheme line is replaced; a teaching cell the grader skipped says so. A
+last check refuses to write feedback that still holds such a line or a marker.
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ from pathlib import Path
 
 import nbformat
 
+from medganlab.grading.feedback_html import notebook_html
 from medganlab.grading.leaks import LEAK_MARKERS, scrub
 
-__all__ = ["feedback_notebook", "still_leaks", "write_feedback"]
+__all__ = ["SKIPPED_NOTE", "feedback_notebook", "still_leaks", "write_feedback"]
+
+SKIPPED_NOTE = nbformat.NotebookNode(
+    output_type="stream",
+    name="medganlab-note",
+    text="Not run by the autograder: a teaching cell (tagged medganlab-skip) that no graded "
+    "cell needs.\n",
+)
 
 
 def _clean_output(output, secret: set[str]):
@@ -58,6 +66,10 @@ def feedback_notebook(
         new.metadata = {"medganlab": {"role": role}}
         if role in ("test", "readonly"):
             new.source = shown.get(info.get("grade_id"), "")
+        if info.get("skip"):
+            new.outputs = [copy.deepcopy(SKIPPED_NOTE)]
+            cells.append(new)
+            continue
         if new.cell_type == "code":
             keep_traceback = role not in ("test", "readonly")
             outputs = []
@@ -90,10 +102,8 @@ def still_leaks(nb: nbformat.NotebookNode, secret: set[str]) -> str | None:
 
 
 def write_feedback(nb: nbformat.NotebookNode, target: Path) -> Path:
-    """Write ``nb`` as a self-contained HTML page."""
-    from nbconvert import HTMLExporter
-
-    html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    """Write ``nb`` as a self-contained HTML page (see :mod:`.feedback_html`)."""
+    html = notebook_html(nb, title=target.stem)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
     tmp.write_text(html)

@@ -14,17 +14,26 @@ read-only cells) from the *source* notebook and repairs tampered metadata from t
 Each cell of the result carries ``metadata.medganlab.role``: ``test``, ``readonly``,
 ``answer`` (autograded answer), ``manual`` (written answer), ``student`` (any other cell of
 the student's) or ``injected`` (the grader's own probes, never shown).
+
+Teaching cells the author tagged ``medganlab-skip`` in the source (00's Keras warm-up: no
+exercise needs it, and importing Keras was most of a graded kernel's CPU time) get
+``metadata.medganlab.skip`` and are not run, but only when it cannot change a score: the
+student's copy is unchanged from the release and no cell that does run mentions a name the
+skipped cells define (any mention, even in a string, runs the whole notebook).
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from dataclasses import dataclass, field
 
 import nbformat
 
-__all__ = ["Merged", "PROBE_PREFIX", "merge_submission", "scan_for_tampering"]
+__all__ = ["Merged", "PROBE_PREFIX", "SKIP_TAG", "merge_submission", "scan_for_tampering"]
+
+SKIP_TAG = "medganlab-skip"  # a teaching cell the grader may leave out (see the docstring)
 
 PROBE_PREFIX = "MEDGANLAB-PROBE "
 _PREAMBLE = "import medganlab.testing as _medganlab_testing  # grader: capture references"
@@ -193,6 +202,7 @@ def merge_submission(
         claimed.add(gid)
 
     merged.flags += scan_for_tampering(cells)
+    _mark_skippable(cells, release)
     final = []
     if probes:
         final.append(_tag(nbformat.v4.new_code_cell(_PREAMBLE), "injected"))
@@ -219,3 +229,63 @@ def scan_for_tampering(cells) -> list[str]:
             if hit:
                 flags.append(f"student code {reason}: {hit.group(0).strip()!r}")
     return sorted(set(flags))
+
+
+def _bound_names(source: str) -> set[str] | None:
+    """Every name a cell binds, at any depth (None: not plain Python, so unknown)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _mark_skippable(cells: list, release: nbformat.NotebookNode) -> None:
+    """Mark the student's unchanged copies of tagged teaching cells ``skip`` when no cell
+    that runs could need them; otherwise mark nothing (the whole notebook runs)."""
+    tagged = {
+        c.source.strip()
+        for c in release.cells
+        if c.cell_type == "code" and SKIP_TAG in c.get("metadata", {}).get("tags", [])
+    }
+    if not tagged:
+        return
+    skip = [
+        c
+        for c in cells
+        if c.cell_type == "code"
+        and c.metadata["medganlab"]["role"] == "student"
+        and c.source.strip() in tagged
+    ]
+    names: set[str] = set()
+    for cell in skip:
+        bound = _bound_names(cell.source)
+        if bound is None:
+            return
+        names |= bound
+    if names:
+        mention = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
+        running = [c for c in cells if c.cell_type == "code" and not any(c is s for s in skip)]
+        if any(mention.search(c.source) for c in running):
+            return
+    for cell in skip:
+        cell.metadata["medganlab"]["skip"] = True
