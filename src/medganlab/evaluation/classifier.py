@@ -78,12 +78,14 @@ def reference_classifier(
     import keras
 
     from medganlab.data import catalog, vocabulary
+    from medganlab.data.cxr.rendering import GENERATOR_VERSION
     from medganlab.paths import artifacts_dir
     from medganlab.runtime import jit_compile_default
 
     findings = tuple(vocabulary.FINDINGS)
-    folder = (
-        artifacts_dir() / f"finding_classifier_v2_s{image_size}_n{n_images}_e{epochs}_seed{seed}"
+    # the phantom's version is part of the key: a classifier of older films misreads new ones
+    folder = artifacts_dir() / (
+        f"finding_classifier_v2_g{GENERATOR_VERSION}_s{image_size}_n{n_images}_e{epochs}_seed{seed}"
     )
     if (folder / "model.keras").is_file() and not retrain:
         return keras.saving.load_model(folder / "model.keras"), json.loads(

@@ -139,11 +139,14 @@ def build_feature_network(image_size: int, num_classes: int = 8, imagenet: bool 
 def _network_name(
     image_size: int, train_images: int, epochs: int, seed: int, imagenet: bool, backbone: bool
 ) -> str:
+    from medganlab.data.cxr.rendering import GENERATOR_VERSION
+
     weights = "imagenet" if imagenet else "scratch"
     head = "" if backbone else "_headonly"
+    # the phantom's version is part of the name: a network trained on older films is stale
     return (
-        f"fdd_densenet121_s{image_size}_n{train_images}_e{epochs}_{weights}{head}"
-        f"_bn{BN_MOMENTUM:g}_seed{seed}"
+        f"fdd_densenet121_g{GENERATOR_VERSION}_s{image_size}_n{train_images}_e{epochs}_{weights}"
+        f"{head}_bn{BN_MOMENTUM:g}_seed{seed}"
     )
 
 
