@@ -436,7 +436,8 @@ health = HealthMonitor(reference_images=real_batch, generator=ema)
 history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
                   checkpoint_dir=run / "checkpoints",
                   callbacks=[c for c in (ema, samples, losses, health) if c is not None])
-sampler = ema.generator if ema else generator  # what the grids show and what is exported
+# what the grids show and what is exported (a finished run reloads its saved average)
+sampler = ema.attach(generator) if ema else generator
 
 # %% [markdown]
 # The grid of the last epoch (the same noise every epoch, so you can follow each sample). The
