@@ -117,13 +117,24 @@ def check_close(got, expected, rtol: float = 1e-5, atol: float = 1e-8, what: str
         raise AssertionError(f"{what}: expected {b.tolist()}, got {a.tolist()}")
 
 
-def _names(code) -> set[str]:
-    """Global and attribute names a code object uses, nested functions and lambdas included."""
-    names = set(code.co_names)
+def _names(code) -> tuple[set[str], set[str]]:
+    """(global names, attribute and imported names) a code object uses, nested functions and
+    lambdas included: ``seg.mean_score`` gives the attribute ``mean_score``, a bare call of
+    ``mean_score`` the global one."""
+    import dis
+
+    globals_, attributes = set(), set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            globals_.add(ins.argval)
+        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "IMPORT_NAME"):
+            attributes.add(str(ins.argval).rsplit(".", 1)[-1])
     for const in code.co_consts:
         if hasattr(const, "co_names"):
-            names |= _names(const)
-    return names
+            inner = _names(const)
+            globals_ |= inner[0]
+            attributes |= inner[1]
+    return globals_, attributes
 
 
 def check_own_work(*functions, forbidden) -> None:
@@ -144,18 +155,26 @@ def check_own_work(*functions, forbidden) -> None:
         if code is None or id(fn) in seen:
             continue
         seen.add(id(fn))
-        for name in sorted(_names(code)):
-            used = banned_names.get(name) or banned.get(id(scope.get(name)))
+        global_names, attribute_names = _names(code)
+        for name in sorted(attribute_names):  # seg.mean_score, from ... import mean_score
+            if name in banned_names:
+                raise AssertionError(
+                    f"expected your own implementation of {top}: it uses {banned_names[name]}, "
+                    "the package's version that this notebook runs later; write yours with NumPy"
+                )
+        for name in sorted(global_names):
+            helper = scope.get(name)
+            own = (
+                _type(helper).__name__ == "function"
+                and getattr(helper, "__module__", None) == fn.__module__
+            )
+            used = banned.get(id(helper))  # an alias of the package's function
             if used:
                 raise AssertionError(
                     f"expected your own implementation of {top}: it uses {used}, the package's "
                     "version that this notebook runs later; write yours with NumPy"
                 )
-            helper = scope.get(name)
-            if (
-                _type(helper).__name__ == "function"
-                and getattr(helper, "__module__", None) == fn.__module__
-            ):
+            if own:  # the student's own helper: look inside it too
                 todo.append((helper, top))
 
 
