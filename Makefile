@@ -82,8 +82,10 @@ test-unit: setup browser
 # The machine's own precision (float32, or bf16 where the CPU has it) and forced bf16 run
 # the same notebooks in the grading loop (tests/test_release_solutions.py): each notebook
 # runs once per precision path.
+# NB_PRECISION=mixed_bfloat16 make test-notebooks runs them as a bf16 CPU would.
+NB_PRECISION ?= mixed_float16
 test-notebooks: setup
-	MEDGANLAB_PRECISION=mixed_float16 MEDGANLAB_XLA=1 MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest \
+	MEDGANLAB_PRECISION=$(NB_PRECISION) MEDGANLAB_XLA=1 MEDGANLAB_PROFILE=smoke $(BIN)/python -m pytest \
 	  -q --nbval-lax --nbval-current-env -p no:cacheprovider solutions
 
 # nbval first: running the solutions in order also exports the smoke artifacts that later
