@@ -82,3 +82,32 @@ def test_run_dir_resumes_real_runs_and_isolates_smoke_and_grading(tmp_path, monk
     assert first != second and tmp_path not in first.parents, "smoke runs never resume"
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert run_dir("01_dcgan", "cpu") != tmp_path / "runs" / "01_dcgan_cpu"
+
+
+class _BrightnessJudge:
+    """Stands in for the reference classifier: class = round(10 * mean pixel), 8x8 input."""
+
+    input_shape = (None, 8, 8, 1)
+
+    def predict(self, images, batch_size=None, verbose=0):
+        k = np.clip(np.round(10 * images.mean(axis=(1, 2, 3))).astype(int), 0, 3)
+        return np.eye(4)[k] * 5.0
+
+
+def test_conditional_confusion_counts_where_each_request_lands():
+    """Row = class asked for, column = class judged; accuracy is its diagonal over n."""
+    from medganlab.evaluation.classifier import conditional_accuracy, conditional_confusion
+
+    drawn = {0: 0, 1: 1, 2: 1, 3: 3}  # asked for 2, the generator draws 1
+
+    def generate(k, n):  # 16x16 images: the judge's 8x8 input forces the area resize
+        images = np.full((n, 16, 16, 1), drawn[k] / 10, dtype="float32")
+        images[: n // 4] = 0.0  # a quarter of every request is read as class 0
+        return images
+
+    counts = conditional_confusion(generate, _BrightnessJudge(), 4, per_class=8)
+    assert counts.tolist() == [[8, 0, 0, 0], [2, 6, 0, 0], [2, 6, 0, 0], [2, 0, 0, 6]]
+    accuracy = conditional_accuracy(generate, _BrightnessJudge(), 4, per_class=8)
+    assert accuracy.tolist() == [1.0, 0.75, 0.0, 0.75]
+    with pytest.raises(ValueError, match="expected 8"):
+        conditional_confusion(lambda k, n: generate(k, n)[:3], _BrightnessJudge(), 4, 8)

@@ -138,3 +138,21 @@ def test_make_dataset_batches_in_range(tmp_path):
     assert [tuple(b[0].shape) for b in batches] == [(3, 16, 16, 1), (3, 16, 16, 1), (2, 16, 16, 1)]
     assert tuple(batches[0][1].shape) == (3, 9)
     assert batches[0][1].numpy()[0].argmax() == 2  # 00000001_000: Cardiomegaly
+
+
+def test_make_dataset_balance_draws_every_class_equally(tmp_path):
+    """balance=True: rare classes are revisited so each class is about 1/K of the draws."""
+    root = make_fixture(tmp_path)
+    record = nih.load_index(root)[0]
+    # 30 images of one finding, 3 of another, 1 of a third: 30:3:1 in the index
+    index = [dict(record, labels=["Infiltration"])] * 30
+    index += [dict(record, labels=["Pneumonia"])] * 3 + [dict(record, labels=["Mass"])]
+    dataset = nih.make_dataset(index, size=8, batch=32, shuffle=True, cache=True, balance=True)
+    labels = np.concatenate([y.numpy() for _, y in dataset.take(30)])  # infinite: take
+    share = labels.sum(axis=0) / len(labels)
+    picked = [nih.FINDINGS.index(f) for f in ("Infiltration", "Pneumonia", "Mass")]
+    assert np.allclose(share[picked], 1 / 3, atol=0.05), share
+    assert labels.sum() == len(labels)  # one class per image
+    assert nih.balanced_steps(index, 32) == 1 and nih.balanced_steps(index, 8) == 4
+    with pytest.raises(ValueError, match="exactly one class"):
+        nih.make_dataset(nih.load_index(root), size=8, batch=4, balance=True)

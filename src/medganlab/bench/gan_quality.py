@@ -91,7 +91,7 @@ def _per_finding(predicted: np.ndarray, asked: np.ndarray, findings) -> dict[str
 
 def _final(name, cfg, classifier, features, real, real_y, findings, profile) -> dict:
     """The exported generator: accuracy per finding, Fréchet at FIXED_N with spread."""
-    from medganlab.evaluation.classifier import conditional_accuracy
+    from medganlab.evaluation.classifier import conditional_confusion
     from medganlab.evaluation.frechet import frechet_distance_features
     from medganlab.training import load_generator, mean_pairwise_distance
 
@@ -107,7 +107,8 @@ def _final(name, cfg, classifier, features, real, real_y, findings, profile) -> 
         return draw(np.random.default_rng(k).normal(size=(n, latent)).astype("float32"), c)
 
     per_class = getattr(cfg, "eval_per_finding", 64)
-    accuracy = conditional_accuracy(generate, classifier, len(findings), per_class=per_class)
+    confusion = conditional_confusion(generate, classifier, len(findings), per_class=per_class)
+    accuracy = np.diag(confusion) / per_class
     rng = np.random.default_rng(0)
     pick = rng.permutation(len(real))[: 2 * FIXED_N]
     a, b = pick[:FIXED_N], pick[FIXED_N:]
@@ -124,6 +125,8 @@ def _final(name, cfg, classifier, features, real, real_y, findings, profile) -> 
         "per_finding": per_class,
         "conditional_accuracy": dict(zip(findings, map(float, accuracy), strict=True)),
         "mean_conditional_accuracy": float(np.mean(accuracy)),
+        # row: the finding asked for, column: the judge's verdict
+        "confusion": confusion.tolist(),
         "frechet_n": len(a),
         "frechet": frechet_distance_features(features.predict(fake, verbose=0), f_real),
         "frechet_real_vs_real": frechet_distance_features(

@@ -28,6 +28,7 @@ __all__ = [
     "describe",
     "split_by_patient",
     "label_vector",
+    "balanced_steps",
     "make_dataset",
 ]
 
@@ -225,6 +226,25 @@ def split_by_patient(
     return parts
 
 
+def _single_classes(targets: np.ndarray, mode: str) -> np.ndarray:
+    """The class index of each label vector; every vector must name exactly one class."""
+    if mode == "binary":
+        return targets[:, 0].astype(int)
+    counts = targets.sum(axis=1)
+    bad = np.flatnonzero(counts != 1)
+    if len(bad):
+        raise ValueError(
+            f"balance=True needs exactly one class per image; {len(bad)} record(s) have "
+            f"{int(counts[bad[0]])} (first: record {int(bad[0])}): pass single-finding records"
+        )
+    return np.argmax(targets, axis=1)
+
+
+def balanced_steps(index: Sequence[Mapping[str, Any]], batch: int) -> int:
+    """Steps per epoch of a balanced (infinite) dataset: as many images as one pass of index."""
+    return max(1, len(index) // int(batch))
+
+
 def label_vector(labels: Sequence[str], mode: str = "multi-hot") -> np.ndarray:
     """Encode labels: ``multi-hot`` (8 findings), ``one-hot`` (No Finding + 8), ``binary``.
 
@@ -256,12 +276,20 @@ def make_dataset(
     cache: bool | str = False,
     seed: int = 0,
     drop_remainder: bool = False,
+    balance: bool = False,
 ):
     """tf.data pipeline of (image, label) batches from index records.
 
     Images are decoded as 1-channel PNG, resized to ``size`` x ``size`` (area), scaled to
     [-1, 1] and shaped (batch, size, size, 1); labels follow :func:`label_vector`.
     ``cache`` is ``True`` (memory) or a file path; batches are prefetched.
+
+    ``balance=True`` draws every class equally often (class-balanced sampling): one shuffled,
+    endlessly repeated stream per class, mixed with equal weights, so rare classes are
+    revisited more often than common ones. Each record must then carry exactly one class of
+    ``labels`` (e.g. the single-finding images with ``"multi-hot"``); the dataset is
+    **infinite**, so give ``fit`` a ``steps_per_epoch`` (:func:`balanced_steps` is one pass).
+    With ``cache`` a file path, each class caches to ``<path>_<k>``.
     """
     import tensorflow as tf
 
@@ -280,6 +308,26 @@ def make_dataset(
         image = tf.image.resize(image, (size, size), method="area")
         image = tf.cast(image, tf.float32) / 127.5 - 1.0
         return tf.clip_by_value(image, -1.0, 1.0), target
+
+    if balance:
+        classes = _single_classes(targets, labels)
+        streams = []
+        for k in np.unique(classes):
+            picked = np.flatnonzero(classes == k)
+            stream = tf.data.Dataset.from_tensor_slices(
+                ([paths[i] for i in picked], targets[picked])
+            ).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+            if cache:
+                stream = stream.cache() if cache is True else stream.cache(f"{cache}_{k}")
+            if shuffle:
+                stream = stream.shuffle(
+                    min(len(picked), 10_000), seed=seed + int(k), reshuffle_each_iteration=True
+                )
+            streams.append(stream.repeat())
+        mixed = tf.data.Dataset.sample_from_datasets(
+            streams, weights=[1.0 / len(streams)] * len(streams), seed=seed
+        )
+        return mixed.batch(batch, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
     dataset = tf.data.Dataset.from_tensor_slices((paths, targets))
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)

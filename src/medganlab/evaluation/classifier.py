@@ -16,6 +16,7 @@ __all__ = [
     "single_finding_index",
     "reference_classifier",
     "conditional_accuracy",
+    "conditional_confusion",
 ]
 
 
@@ -127,28 +128,49 @@ def reference_classifier(
     return model, info
 
 
-def conditional_accuracy(
+def conditional_confusion(
     generate, classifier, num_classes: int, per_class: int, batch: int = 64
 ) -> np.ndarray:
-    """Share of generated images the classifier assigns to the class they were asked for.
+    """Where the classifier puts the images generated for each class.
 
     Args:
         generate: ``generate(class_index, n) -> images (n, H, W, 1) in [-1, 1]``.
-        classifier: a model returning class logits.
+        classifier: a model returning class logits (images are area-resized to its input).
         num_classes: number of classes.
         per_class: images generated per class.
 
     Returns:
-        accuracy per class, shape (num_classes,).
+        counts, shape (num_classes, num_classes): row = the class asked for, column = the
+        class the classifier assigns; every row sums to ``per_class``.
     """
-    scores = np.zeros(num_classes)
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    counts = np.zeros((num_classes, num_classes), dtype=int)
+    size = classifier.input_shape[1]
     for k in range(num_classes):
         images = np.asarray(generate(k, per_class))
-        size = classifier.input_shape[1]
+        if images.shape[0] != per_class:
+            raise ValueError(
+                f"generate({k}, {per_class}) returned {images.shape[0]} images, expected {per_class}"
+            )
         if images.shape[1] != size:
             import tensorflow as tf
 
             images = tf.image.resize(images, (size, size), method="area").numpy()
         logits = classifier.predict(images, batch_size=batch, verbose=0)
-        scores[k] = float(np.mean(np.argmax(logits, axis=-1) == k))
-    return scores
+        counts[k] = np.bincount(np.argmax(logits, axis=-1), minlength=num_classes)[:num_classes]
+    return counts
+
+
+def conditional_accuracy(
+    generate, classifier, num_classes: int, per_class: int, batch: int = 64
+) -> np.ndarray:
+    """Share of generated images the classifier assigns to the class they were asked for.
+
+    The diagonal of :func:`conditional_confusion` over ``per_class``; arguments as there.
+
+    Returns:
+        accuracy per class, shape (num_classes,).
+    """
+    counts = conditional_confusion(generate, classifier, num_classes, per_class, batch)
+    return np.diag(counts) / float(per_class)

@@ -436,7 +436,19 @@ class _Interior:
         top = self.n - 1
         col = _uclip((np.asarray(x) + FIELD_MM / 2) / self.cell, 0, top).astype(np.int64)
         row = _uclip((np.asarray(y) + FIELD_MM / 2) / self.cell, 0, top).astype(np.int64)
-        return self.inside[row, col]
+        row *= self.n
+        row += col
+        return self.inside.ravel().take(row)  # (a flat take: faster than inside[row, col])
+
+    def at(self, xy: np.ndarray) -> np.ndarray:
+        """The same test for points given as one (2, k) array of x and y (mm)."""
+        cells = xy + FIELD_MM / 2
+        cells /= self.cell
+        _uclip(cells, 0, self.n - 1, out=cells)
+        index = cells.astype(np.int64)
+        flat = index[1] * self.n
+        flat += index[0]
+        return self.inside.ravel().take(flat)
 
 
 def _point_inside(interior: _Interior, x: float, y: float) -> bool:

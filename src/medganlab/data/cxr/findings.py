@@ -26,6 +26,7 @@ from medganlab.data.cxr.anatomy import (
     _root,
     _Silhouette,
     _smoothstep,
+    _uclip,
     _window,
 )
 from medganlab.data.cxr.textures import _texture
@@ -206,7 +207,7 @@ def _atelectasis(grid, lungs: _Lungs, silhouette, spec, rng, inside) -> np.ndarr
         return (0.6 * band * inside).astype(np.float32)
     hilum = lungs.p.hilum_y
     base = lungs.dome[side] + 12
-    s = np.clip((y - hilum) / (base - hilum), 0, 1)
+    s = _uclip((y - hilum) / (base - hilum), 0, 1)
     medial = silhouette.medial(y, side)
     # the displaced major fissure: a sharp edge, bowed (concave laterally)
     edge = medial + 4 + (0.2 + 0.28 * sev) * width * s * (1.15 - 0.3 * s)
@@ -227,7 +228,7 @@ def _effusion(grid, lungs: _Lungs, silhouette, spec, side, hemithorax) -> np.nda
     window = (window[0], slice(0, grid.size))
     u, y = side * grid.x, grid.y[window[0]]
     medial, lateral_border = silhouette.medial(y, side), lungs.lateral(y, side)
-    across = np.clip((u - medial) / np.maximum(lateral_border - medial, 1.0), 0, 1.2)
+    across = _uclip((u - medial) / np.maximum(lateral_border - medial, 1.0), 0, 1.2)
     surface = level - rise * across**1.3  # the meniscus: concave up, highest at the wall
     fluid = _smoothstep(y - surface, -10, 40)  # thin at its top (it layers behind the lung)
     # the fluid layers behind the heart too, fading toward the spine
@@ -247,7 +248,7 @@ def _infiltration(grid, lungs: _Lungs, spec, side, rng, inside) -> np.ndarray:
     extent = spec["extent"] * (0.85 + 0.6 * sev)
     zone = np.exp(-(((u - cu) / extent) ** 2 + ((y - cy) / (extent * 1.2)) ** 2))
     patches = 0.7 * _texture(rng, grid, 7.0) + 0.45 * _texture(rng, grid, 3.0)
-    patches = np.clip((patches + 0.35) / 1.5, 0, 1)
+    patches = _uclip((patches + 0.35) / 1.5, 0, 1)
     return ((0.35 + 0.3 * sev) * zone * patches * inside).astype(np.float32)
 
 
@@ -310,7 +311,7 @@ def _minor_fissure(lungs: _Lungs, u: np.ndarray) -> np.ndarray:
     """Row (mm) of the right minor (horizontal) fissure: from the hilum out to the chest
     wall at about the fourth anterior rib, gently convex upward."""
     width = lungs.p.half_width[-1]
-    s = np.clip(u / width, 0, 1.2)
+    s = _uclip(u / width, 0, 1.2)
     return lungs.p.hilum_y + 6 - 10 * np.sin(np.pi * s) + 4 * s
 
 
@@ -345,7 +346,7 @@ def _pneumonia(grid, p, lungs: _Lungs, silhouette, spec, rng, inside):
             # the middle lobe hugs the heart border and fades laterally and downward
             shape = shape * (1 - 0.5 * _smoothstep(across, 0.2, 0.7))
         shape = shape * sharp
-    texture = np.clip(0.92 + 0.06 * _texture(rng, grid, 3.0), 0.8, 1)
+    texture = _uclip(0.92 + 0.06 * _texture(rng, grid, 3.0), 0.8, 1)
     if spec["lobe"] in ("RLL", "LLL"):  # behind the heart, fading toward the spine
         shape = shape * _smoothstep(u - side * silhouette.axis, 8, 35)
     else:  # in front: into the heart border for a couple of centimetres at most

@@ -27,6 +27,7 @@ from medganlab.data.cxr.anatomy import (
     _Silhouette,
     _silhouette,
     _smoothstep,
+    _uclip,
     _window,
     _working_size,
 )
@@ -216,7 +217,13 @@ def _lung_air(grid: _Grid, p: _Patient, lungs: _Lungs, silhouette: _Silhouette):
         d_dome = lungs.dome_y(u, side) - y
         d_apex = y - lungs.apex(u, side)
         # round (tangential) margins; the posterior recesses show faintly through the domes
-        dome = np.where(d_dome > 0, 0.15 + 0.85 * _root(d_dome / 12.0), 0.15 * np.exp(d_dome / 12))
+        scaled = d_dome / 12.0
+        dome = _root(scaled)
+        dome *= 0.85
+        dome += 0.15
+        recess = np.exp(scaled, out=scaled)
+        recess *= 0.15
+        dome = np.where(d_dome > 0, dome, recess)
         # the lung thins toward the ribs over a few centimetres (no step at the border)
         lateral = _clip01(d_lat / 32.0)
         a = depth * lateral * (2 - lateral) * dome * _root(d_apex / 14.0)
@@ -330,7 +337,7 @@ def _to_film(image: np.ndarray, shot: _Shot, grid: _Grid, size: int, rng) -> np.
     film *= noise  # the grain: signal-dependent noise
     film += image
     film *= np.float32(255)
-    np.clip(film, 0, 255, out=film)
+    _uclip(film, 0, 255, out=film)
     return np.rint(film, out=film).astype(np.uint8)
 
 
@@ -405,9 +412,9 @@ def _measure_ctr(heart: np.ndarray, lungs: np.ndarray) -> float:
         rows = mask.any(axis=1)
         if not rows.any():
             return 0
-        first = np.argmax(mask[rows], axis=1)
-        last = mask.shape[1] - 1 - np.argmax(mask[rows][:, ::-1], axis=1)
-        return int(np.max(last - first + 1))
+        first = np.argmax(mask, axis=1)
+        last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+        return int(np.max((last - first + 1)[rows]))
 
     thorax = widest(lungs)
     return widest(heart) / thorax if thorax else float("nan")

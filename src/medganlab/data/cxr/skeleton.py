@@ -16,6 +16,7 @@ from medganlab.data.cxr.anatomy import (
     _root,
     _Silhouette,
     _smoothstep,
+    _uclip,
 )
 from medganlab.data.cxr.soft_tissue import _shoulder_joint, _torso_half
 
@@ -50,32 +51,46 @@ def _draw_tubes(tubes: list, grid: _Grid, cols, u, yc, hw, weight, hollow) -> No
     """Tubes (one per row of ``yc``: centre-line rows in mm at the columns ``cols``, one row
     of columns per tube) with a cortical profile (``hollow`` per tube), in a band of rows
     around each centre line: appends the flat pixel indices and values to ``tubes``
-    (summed once by :func:`_skeleton`). Columns are taken in chunks, each with the band
-    its own steepest slope needs."""
+    (summed once by :func:`_skeleton`). Only the (tube, column) pairs of non-zero weight
+    are drawn, all in one set of array operations, each in the band the steepest of them
+    needs."""
     yc = np.asarray(yc, np.float32)
-    hw = np.broadcast_to(np.asarray(hw, np.float32), yc.shape)
-    weight = np.broadcast_to(np.asarray(weight, np.float32), yc.shape)
     u = np.broadcast_to(np.asarray(u, np.float32), yc.shape)
-    cols = np.broadcast_to(np.asarray(cols), yc.shape)
-    hollow = np.asarray(hollow, np.float32).reshape(-1, 1, 1)
     slope = np.zeros_like(yc)
     slope[:, 1:-1] = (yc[:, 2:] - yc[:, :-2]) / (u[:, 2:] - u[:, :-2])
     slope[:, 0], slope[:, -1] = slope[:, 1], slope[:, -2]
+    weight = np.broadcast_to(np.asarray(weight, np.float32), yc.shape)
+    pairs = np.flatnonzero(weight)  # (tube, column) pairs, tube-major
+    if not pairs.size:
+        return
+
+    shape = yc.shape
+
+    def drawn(values, dtype=np.float32):
+        return np.broadcast_to(np.asarray(values, dtype), shape).ravel().take(pairs)
+
+    hw, weight, cols = drawn(hw), weight.ravel().take(pairs), drawn(cols, np.int32)
+    hollow = np.asarray(hollow, np.float32).take(pairs // shape[1])
+    yc, slope = yc.ravel().take(pairs), slope.ravel().take(pairs)
     stretch = np.sqrt(1.0 + np.minimum(slope**2, 4.0)) / hw  # vertical mm -> across units
-    extent = np.where(weight != 0, 1.0 / stretch, 0)  # vertical half height of the tube (mm)
-    centre = np.round((yc + FIELD_MM / 2) / grid.pixel - 0.5).astype(np.int64)
-    chunk = max(8, grid.size // 3)  # larger chunks: fewer calls, the same band
-    for start in range(0, yc.shape[1], chunk):
-        part = slice(start, start + chunk)
-        reach = int(math.ceil(float(np.max(extent[:, part])) / grid.pixel)) + 1
-        offsets = np.arange(-reach, reach + 1)[None, :, None]
-        rows = centre[:, None, part] + offsets  # (tubes, band, columns)
-        ys = (rows.astype(np.float32) + 0.5) * np.float32(grid.pixel) - np.float32(FIELD_MM / 2)
-        d = (ys - yc[:, None, part]) * stretch[:, None, part]
-        values = _tube_profile(d * d, hollow) * weight[:, None, part]
-        keep = (rows >= 0) & (rows < grid.size) & (values != 0)
-        index = rows * grid.size + cols[:, None, part]
-        tubes.append((index[keep], values[keep]))
+    reach = int(math.ceil(float(np.max(1.0 / stretch)) / grid.pixel)) + 1  # half band
+    centre = np.round((yc + FIELD_MM / 2) / grid.pixel - 0.5).astype(np.int32)
+    # (pairs, band) arrays, int32 and float32: the fewer bytes, the faster
+    rows = centre[:, None] + np.arange(-reach, reach + 1, dtype=np.int32)
+    ys = (rows.astype(np.float32) + 0.5) * np.float32(grid.pixel) - np.float32(FIELD_MM / 2)
+    ys -= yc[:, None]
+    ys *= stretch[:, None]
+    ys *= ys
+    values = _tube_profile(ys, hollow[:, None])
+    values *= weight[:, None]
+    keep = values != 0
+    keep &= rows >= 0
+    keep &= rows < grid.size
+    kept = np.flatnonzero(keep)  # (a boolean index of a large array is slower)
+    index = rows.ravel().take(kept)
+    index *= grid.size
+    index += cols.take(kept // (2 * reach + 1))
+    tubes.append((index, values.ravel().take(kept)))
 
 
 def _ribs_and_clavicles(tubes, grid, p: _Patient, lungs: _Lungs, silhouette, jitter) -> None:
@@ -111,8 +126,8 @@ def _ribs_and_clavicles(tubes, grid, p: _Patient, lungs: _Lungs, silhouette, jit
     ]
     cols = np.stack(
         [
-            np.clip(start[1] - np.arange(count), 0, grid.size - 1),
-            np.clip(start[0] + np.arange(count), 0, grid.size - 1),
+            _uclip(start[1] - np.arange(count), 0, grid.size - 1),
+            _uclip(start[0] + np.arange(count), 0, grid.size - 1),
         ]
     )
     u = np.array(sides, np.float32)[:, None] * grid.x[0][cols]  # (2, count), float32
@@ -156,7 +171,7 @@ def _ribs_and_clavicles(tubes, grid, p: _Patient, lungs: _Lungs, silhouette, jit
     fade9 = _smoothstep(u3, 38, 70) * (1 - _smoothstep(s9, 0.9, 0.99))
     fade9 = fade9 * (0.1 + 0.9 * _smoothstep(dome - anterior, 0, 25))
     # clavicle: bulbous medial end, lateral third bowing up to the acromion
-    sc = np.clip(u3 / length[:, None, None], 0, 1)
+    sc = _uclip(u3 / length[:, None, None], 0, 1)
     sc2 = sc * sc
     clavicle = p.apex_y + 44 - 30 * sc + 8 * np.sin(2 * np.pi * sc) - 8 * sc2 * sc2 * sc2
     hw_c = 5.5 + 3.5 * np.exp(-(((sc - 0.06) / 0.08) ** 2)) + 3.0 * sc2 * sc2
@@ -193,7 +208,7 @@ def _scapula(bone, grid, p: _Patient, side: int) -> None:
     window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     u = side * grid.x[:, window[1]]
     y = grid.y[window[0]]
-    s = np.clip((y - top) / (bottom - top), 0, 1)
+    s = _uclip((y - top) / (bottom - top), 0, 1)
     medial = medial_top + 22 * s - 30 * s * s  # the inferior angle swings in
     lateral = (_torso_half(p) + 20) * (1 - s) + (medial + 12) * s
     inside = _smoothstep(u - medial, -1.5, 2.0) * _smoothstep(lateral - u, -1, 8)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from medganlab.data.cxr.anatomy import _Grid, _Lungs, _Patient, _root, _smoothstep, _window
+from medganlab.data.cxr.anatomy import _Grid, _Lungs, _Patient, _root, _smoothstep, _uclip, _window
 
 __all__: list[str] = []
 
@@ -29,13 +29,13 @@ def _body(grid: _Grid, p: _Patient) -> np.ndarray:
     ax = np.abs(x)
     # shoulder line: from the neck base down and out to the acromion, then the arm
     neck_base = p.apex_y - 55
-    shoulder = neck_base + p.shoulder_drop * np.clip((ax - 45) / (half - 45), 0, 1.4) ** 1.7
+    shoulder = neck_base + p.shoulder_drop * _uclip((ax - 45) / (half - 45), 0, 1.4) ** 1.7
     top = _smoothstep(y - shoulder, -6, 26)
     # the chest widens from the axillae down, narrows a little toward the waist
     width = half * (0.94 + 0.06 * _smoothstep(y, p.apex_y + 20, p.apex_y + 120))
     width = width * (1 - 0.05 * _smoothstep(y, 80, 215))
     # an ellipse flattened front to back, its skin edge rounded off over ~2 cm
-    across = np.clip(1 - (x / width) ** 2, 0, 1) ** 0.45 * _smoothstep(width - ax, -4, 22)
+    across = _uclip(1 - (x / width) ** 2, 0, 1) ** 0.45 * _smoothstep(width - ax, -4, 22)
     depth = p.body_depth * (1 + 0.1 * _smoothstep(y, p.dome_y[-1], p.dome_y[-1] + 120))
     # above the apices the body is thinner front to back (the neck base and shoulders)
     upper = 0.55 + 0.45 * _smoothstep(y, p.apex_y - 50, p.apex_y + 110)

@@ -8,7 +8,7 @@ lung (tested on a 2 mm table) stop. Segments are rasterised as chord thickness i
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,11 +21,16 @@ from medganlab.data.cxr.anatomy import (
     _root,
     _Silhouette,
     _smoothstep,
+    _uclip,
     _window,
 )
 from medganlab.data.cxr.textures import _blur3
 
 __all__: list[str] = []
+
+
+# main branches: radius factor 0.84 + 0.06 b, turn 4 + 8 c degrees, step factor 0.88 + 0.1 b
+_MAIN = np.array([[[0.06], [8.0], [0.1]], [[0.84], [4.0], [0.88]]])  # scales, offsets
 
 
 def _grow_tree(
@@ -34,7 +39,7 @@ def _grow_tree(
     angles_deg: Sequence[float],
     radius: float | np.ndarray,
     length: float,
-    keep: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    keep: _Interior,
     min_radius: float = 0.45,
     spread: tuple[float, float] = (25, 50),
     max_segments: int = 400,
@@ -42,41 +47,61 @@ def _grow_tree(
     """Random branching tree(s) as an (n, 5) array of (x0, y0, x1, y1, diameter) segments.
 
     ``start`` is one point or one point per trunk (``angles_deg``), so several trees grow
-    in the same generations.
+    in the same generations; tips that leave ``keep`` (a lung interior) stop.
     """
     count = len(angles_deg)
     origin = np.broadcast_to(np.asarray(start, np.float64), (count, 2))
-    # the growing tips as rows of one array (few numpy calls per generation):
-    # x, y, angle, radius, step
-    tips = np.empty((5, count))
-    tips[0], tips[1] = origin[:, 0], origin[:, 1]
-    tips[2] = np.radians(np.asarray(angles_deg, np.float64))
-    tips[3] = np.broadcast_to(np.asarray(radius, np.float64), (count,))
-    tips[4] = float(length)
-    segments: list[np.ndarray] = []  # (5, n) per generation: x0, y0, x1, y1, radius
+    # one generation is one (11, tips) array, few numpy calls each: the segments
+    # x0, y0, x1, y1, radius, then angle, step and the draws a, b, c, d; the children
+    # are written straight into the next generation's array (x0, y0, radius, angle
+    # before its jitter, step), main branches first, then side branches
+    grown = np.empty((11, count))
+    grown[0], grown[1] = origin[:, 0], origin[:, 1]
+    grown[5] = np.radians(np.asarray(angles_deg, np.float64))
+    grown[4] = np.broadcast_to(np.asarray(radius, np.float64), (count,))
+    grown[6] = float(length)
+    side_scale = np.array([[0.15], [float(spread[1] - spread[0])], [0.2]])
+    side_offset = np.array([[0.55], [float(spread[0])], [0.7]])
+    segments: list[np.ndarray] = []
     total = 0
-    while tips.shape[1] and total < max_segments:
-        a, b, c, d = rng.random((4, tips.shape[1]))
-        x, y, angle, r, step = tips
-        angle = angle + 0.3 * (d - 0.5)
-        x1, y1 = x + step * np.cos(angle), y + step * np.sin(angle)
-        ok = keep(x1, y1)
-        grown = np.stack([x, y, x1, y1, r, angle, step, a, b, c, d])
+    while grown.shape[1] and total < max_segments:
+        grown[7:] = rng.random((4, grown.shape[1]))
+        angle = grown[5]
+        jitter = grown[10] - 0.5  # the draw d bends the segment
+        jitter *= 0.3
+        angle += jitter
+        np.cos(angle, out=grown[2])
+        np.sin(angle, out=grown[3])
+        grown[2:4] *= grown[6]
+        grown[2:4] += grown[0:2]
+        ok = keep.at(grown[2:4])
         if not ok.all():
-            grown = grown[:, ok]
-        if not grown.shape[1]:
+            grown = grown.compress(ok, axis=1)
+        n = grown.shape[1]
+        if not n:
             break
         segments.append(grown[:5])
-        total += grown.shape[1]
-        x, y, x1, y1, r, angle, step, a, b, c, d = grown
-        turn = np.where(a < 0.5, 1.0, -1.0)
-        main_r, side_r = r * (0.84 + 0.06 * b), r * (0.55 + 0.15 * c)
-        main_angle = angle - np.radians(4 + 8 * c) * turn
-        side_angle = angle + np.radians(spread[0] + d * (spread[1] - spread[0])) * turn
-        main = (x1, y1, main_angle, main_r, step * (0.88 + 0.1 * b))
-        side = (x1, y1, side_angle, side_r, step * (0.7 + 0.2 * a))
-        tips = np.concatenate([np.stack(main), np.stack(side)], axis=1)
-        tips = tips[:, tips[3] >= min_radius]
+        total += n
+        angle = grown[5]
+        turn = np.where(grown[7] < 0.5, 1.0, -1.0)
+        children = np.empty((11, 2 * n))
+        main, side = children[:, :n], children[:, n:]
+        children[0:2, :n] = grown[2:4]
+        children[0:2, n:] = grown[2:4]
+        # radius factor, turn (degrees) and step factor of the main branches from the
+        # draws b, c, b, of the side branches from c, d, a
+        np.multiply(grown[[8, 9, 8]], _MAIN[0], out=main[4:7])
+        main[4:7] += _MAIN[1]
+        np.multiply(grown[[9, 10, 7]], side_scale, out=side[4:7])
+        side[4:7] += side_offset
+        children[4:7:2, :n] *= grown[4:7:2]
+        children[4:7:2, n:] *= grown[4:7:2]
+        np.radians(children[5], out=children[5])
+        main[5] *= turn
+        side[5] *= turn
+        np.subtract(angle, main[5], out=main[5])
+        side[5] += angle
+        grown = children.compress(children[4] >= min_radius, axis=1)
     if not total:
         return np.zeros((0, 5))
     out = np.concatenate(segments, axis=1).T[:max_segments].copy()
@@ -164,7 +189,7 @@ def _vessel_trees(p: _Patient, lungs: _Lungs, silhouette: _Silhouette) -> np.nda
         radii.append(rng.uniform(2.4, 3.4, base.size) * np.where(trunk > 20, 1.1, 0.95))
         # trunks leave the hilum along its height: upper lobe above, lower lobe below
         start = np.tile(hila[side], (base.size, 1))
-        start[:, 1] += np.clip(trunk, -60, 90) * 0.25
+        start[:, 1] += _uclip(trunk, -60, 90) * 0.25
         start[:, 0] += side * 4
         starts.append(start)
     return _grow_tree(
