@@ -1,0 +1,240 @@
+"""Train one recipe row of :mod:`medganlab.bench.gan_recipes` and measure its generators.
+
+The graded functions come from the notebook's solution ``.py`` (imports, defs, classes and the
+``INIT`` assignment only; nothing of the notebook runs), so a row measures the notebook's code.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+FIXED_N = 512  # real and generated images for the Fréchet distance (fewer if the set is small)
+
+
+def load_graded(assignment: str) -> dict:
+    """The namespace of ``solutions/<assignment>/<assignment>.py``'s imports, defs and classes."""
+    from medganlab.paths import home
+
+    source = home() / "solutions" / assignment / f"{assignment}.py"
+    tree = ast.parse(source.read_text())
+    keep = [
+        node
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+        or (isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "INIT")
+    ]
+    namespace: dict = {}
+    exec(compile(ast.Module(keep, []), str(source), "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def _index(assignment: str, cfg) -> list:
+    from medganlab.data import catalog, cxr_splits, nih, vocabulary
+
+    if assignment == "01_dcgan":
+        return nih.load_index(
+            catalog.cxr_dataset(n=cfg.train_images, size=cfg.image_size, seed=cfg.seed)
+        )
+    root = catalog.cxr_dataset(
+        n=cfg.train_images, size=cfg.image_size, seed=cfg.seed, single_finding=True
+    )
+    findings = list(vocabulary.FINDINGS)
+    single = [
+        r for r in nih.load_index(root) if len(r["labels"]) == 1 and r["labels"][0] in findings
+    ]
+    return cxr_splits.split_records(single)["train"]
+
+
+def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
+    """Train one row as its notebook does; returns the generators, the grid and the timings."""
+    import keras
+
+    from medganlab.data import nih
+    from medganlab.training import GAN, SampleGrid, fit_gan
+    from medganlab.training.recipes import GeneratorEMA, augmented_discriminator
+
+    ns = load_graded(assignment)
+    balance = bool(extras.get("balance", False))
+    index = _index(assignment, cfg)
+    train_ds = nih.make_dataset(
+        index,
+        size=cfg.image_size,
+        batch=cfg.batch_size,
+        labels="multi-hot",
+        shuffle=True,
+        cache=True,
+        seed=cfg.seed,
+        drop_remainder=True,
+        balance=balance,
+    )
+    if balance and cfg.steps_per_epoch is None:
+        cfg = cfg.replace(steps_per_epoch=nih.balanced_steps(index, cfg.batch_size))
+    keras.utils.set_random_seed(cfg.seed)
+    ema_decay = getattr(cfg, "ema_decay", None) or extras.get("ema_decay")
+    ema = GeneratorEMA(ema_decay) if ema_decay else None
+    callbacks: list = []
+    grid: dict = {"generator": ema}
+    d_lr = getattr(cfg, "d_learning_rate", None) or cfg.learning_rate
+    if assignment == "01_dcgan":
+        generator = ns["build_generator"](cfg.latent_dim, cfg.image_size, cfg.generator_width)
+        discriminator = ns["build_discriminator"](cfg.image_size, cfg.discriminator_width)
+        grid["num_samples"] = cfg.sample_grid**2
+        kind, step_fn, kwargs = "dcgan", ns["train_step"], {}
+    elif assignment == "02_conditional_gan":
+        generator = ns["build_conditional_generator"](
+            cfg.latent_dim, cfg.num_classes, cfg.image_size, cfg.generator_width
+        )
+        kind = cfg.discriminator
+        if kind == "projection":
+            from medganlab.models.conditional import build_projection_discriminator
+
+            discriminator = build_projection_discriminator(
+                cfg.image_size,
+                cfg.num_classes,
+                cfg.discriminator_width,
+                spectral_norm=bool(extras.get("spectral_norm", False)),
+            )
+        elif kind == "concat":
+            discriminator = ns["build_conditional_discriminator"](
+                cfg.image_size, cfg.num_classes, cfg.discriminator_width
+            )
+        else:
+            raise ValueError(f"discriminator: expected 'concat' or 'projection', got {kind!r}")
+        step_fn, kwargs = ns["conditional_train_step"], {"num_classes": cfg.num_classes}
+    else:  # 03_multiscale_attention_gan
+        generator = ns["build_generator"](
+            cfg.latent_dim,
+            cfg.num_classes,
+            cfg.image_size,
+            cfg.generator_width,
+            cfg.attention_pool,
+            cfg.learnable_gamma,
+        )
+        sizes = [cfg.image_size // 4, cfg.image_size // 2, cfg.image_size]
+        discriminator = ns["build_discriminators"](sizes, cfg.num_classes, cfg.discriminator_width)
+        kind = "multiscale"
+        step_fn = functools.partial(ns["multiscale_train_step"], d_steps=cfg.d_steps_per_g_step)
+        kwargs = {"num_classes": cfg.num_classes}
+        grid["output_index"] = -1
+        callbacks.append(ns["TauSchedule"](generator, cfg.tau_step, cfg.tau_every_epochs))
+    if assignment != "01_dcgan":
+        labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, 0)
+        grid.update(num_samples=len(labels), labels=labels, ncols=cfg.per_finding_samples)
+    if getattr(cfg, "diff_augment", ()):
+        discriminator = augmented_discriminator(discriminator, cfg.diff_augment, seed=cfg.seed)
+    gan = GAN(generator, discriminator, latent_dim=cfg.latent_dim, train_step_fn=step_fn, **kwargs)
+    gan.compile(
+        g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
+        d_optimizer=keras.optimizers.Adam(d_lr, beta_1=cfg.beta_1),
+    )
+    shutil.rmtree(out / "samples", ignore_errors=True)  # SampleGrid would resume old frames
+    samples = SampleGrid(out / "samples", **grid)
+    callbacks += [c for c in (ema, samples) if c is not None]
+    start = time.perf_counter()
+    history = fit_gan(
+        gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+        callbacks=callbacks, verbose=2,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    d_steps = int(gan.d_optimizer.iterations.numpy())
+    g_steps = int(gan.g_optimizer.iterations.numpy())
+    steps = d_steps if assignment == "03_multiscale_attention_gan" else g_steps
+    return {
+        "samplers": {"G": generator, **({"EMA": ema.generator} if ema else {})},
+        "index": index,
+        "row": {
+            "discriminator": kind,
+            "balance": balance,
+            "ema_decay": ema_decay,
+            "lr_g": cfg.learning_rate,
+            "lr_d": d_lr,
+            "batch_size": cfg.batch_size,
+            "diff_augment": list(getattr(cfg, "diff_augment", ())),
+            "epochs": cfg.epochs,
+            "steps": steps,
+            "g_steps": g_steps,
+            "train_seconds": round(seconds, 1),
+            "s_per_step": round(seconds / max(steps, 1), 3),
+            "train_images": len(index),
+            "final_losses": {k: float(v[-1]) for k, v in history.history.items() if v},
+            "grid": str(samples.paths[-1]) if samples.paths else None,
+        },
+    }
+
+
+def measure(assignment: str, cfg, judge_cfg, index: list, samplers: dict) -> dict:
+    """Accuracy per finding, Fréchet distance and diversity of each sampler (see gan_recipes)."""
+    import keras
+
+    from medganlab.data import nih, vocabulary
+    from medganlab.evaluation.classifier import conditional_accuracy, reference_classifier
+    from medganlab.evaluation.frechet import frechet_distance_features
+    from medganlab.training import mean_pairwise_distance
+
+    classifier, _ = reference_classifier(
+        cfg.image_size,
+        n_images=judge_cfg.classifier_images,
+        epochs=judge_cfg.classifier_epochs,
+    )
+    features = keras.Model(classifier.input, classifier.get_layer("features").output)
+    conditional = assignment != "01_dcgan"
+    if not conditional:
+        index = index[: 2 * FIXED_N]
+    real, real_y = [], []
+    for x, y in nih.make_dataset(
+        index, size=cfg.image_size, batch=256, labels="multi-hot", shuffle=False
+    ):
+        real.append(x.numpy())
+        real_y.append(y.numpy())
+    real, real_y = np.concatenate(real), np.argmax(np.concatenate(real_y), -1)
+    out: dict = {}
+    if conditional:
+        pick = np.random.default_rng(0).choice(len(real), min(FIXED_N, len(real)), replace=False)
+    else:  # 01: the first n real images; the next n give the real-vs-real distance
+        n = min(FIXED_N, len(real) // 2)
+        pick = np.arange(n)
+        other = features.predict(real[n : 2 * n], verbose=0)
+    real_f = features.predict(real[pick], verbose=0)
+    real_div = mean_pairwise_distance(real[pick[:64]])
+    if not conditional:
+        out["real_vs_real_frechet"] = float(frechet_distance_features(other, real_f))
+    findings = list(vocabulary.FINDINGS)
+    k_classes = len(findings)
+
+    def draw(g, z, c=None):
+        y = g.predict(z if c is None else [z, c], verbose=0)
+        return np.asarray(y[-1] if isinstance(y, (list, tuple)) else y, dtype="float32")
+
+    for name, g in samplers.items():
+        z = np.random.default_rng(99).normal(size=(len(pick), cfg.latent_dim)).astype("float32")
+        c = np.eye(k_classes, dtype="float32")[real_y[pick]] if conditional else None
+        fake = draw(g, z, c)
+        metrics = {
+            "frechet": float(frechet_distance_features(features.predict(fake, verbose=0), real_f)),
+            "diversity": float(mean_pairwise_distance(fake[:64]) / real_div),
+        }
+        if conditional:
+
+            def generate(k, n, g=g):
+                zk = np.random.default_rng(k).normal(size=(n, cfg.latent_dim)).astype("float32")
+                return draw(g, zk, np.eye(k_classes, dtype="float32")[[k] * n])
+
+            acc = conditional_accuracy(
+                generate, classifier, k_classes, per_class=judge_cfg.eval_per_finding
+            )
+            metrics["accuracy"] = dict(zip(findings, map(float, acc), strict=True))
+            metrics["mean"] = float(np.mean(acc))
+        out[name] = metrics
+    if conditional:  # the judge on the real training images: the ceiling
+        pred = np.argmax(classifier.predict(real, verbose=0), -1)
+        out["real_accuracy"] = {
+            f: float(np.mean(pred[real_y == k] == k)) if np.any(real_y == k) else None
+            for k, f in enumerate(findings)
+        }
+    return out

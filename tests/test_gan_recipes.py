@@ -1,0 +1,90 @@
+"""The gan_recipes bench's table, row selection and reuse check (no training here)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from medganlab.bench import gan_recipes
+from medganlab.bench.gan_recipes import RECIPES, reuse_status, select, split_overrides
+from medganlab.profiles import profile_for
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_every_row_overrides_apply_to_its_profile(profile):
+    for assignment, row, overrides in RECIPES:
+        cfg, extras = split_overrides(assignment, profile, overrides)
+        fields = {f.name for f in dataclasses.fields(cfg)}
+        for key, value in overrides.items():
+            got = getattr(cfg, key) if key in fields else extras[key]
+            assert got == value, f"{assignment}:{row}: expected {key}={value!r}, got {got!r}"
+        assert set(extras) <= set(gan_recipes.EXTRA_KEYS[assignment]), f"expected {row} extras"
+
+
+def test_rows_are_the_measured_ones_and_differ_from_each_other():
+    names = {(a, r) for a, r, _ in RECIPES}
+    assert len(names) == len(RECIPES), "expected unique (assignment, row) names"
+    assert ("02_conditional_gan", "proj_da_ema_b32") in names
+    cfg, _ = split_overrides("02_conditional_gan", "cpu", dict(RECIPES[2][2]))
+    assert RECIPES[2][1] == "base" and cfg.diff_augment == () and cfg.ema_decay is None, (
+        "expected 02 base without levers"
+    )
+    proj, _ = split_overrides("02_conditional_gan", "cpu", {"discriminator": "projection"})
+    assert proj.discriminator == "projection", "expected the override to reach the config"
+    assert profile_for("02_conditional_gan", "cpu").discriminator == "concat"
+
+
+def test_unknown_override_names_the_key_and_the_allowed_ones():
+    with pytest.raises(ValueError, match="learning_rat") as err:
+        split_overrides("01_dcgan", "cpu", {"learning_rat": 1e-3})
+    assert "learning_rate" in str(err.value), "expected the allowed keys in the message"
+    with pytest.raises(ValueError, match="balance"):  # 01 has no balanced sampling
+        split_overrides("01_dcgan", "cpu", {"balance": True})
+    split_overrides("03_multiscale_attention_gan", "cpu", {"ema_decay": 0.999, "balance": True})
+
+
+def test_select_parses_rows_and_assignments():
+    assert select(None) == list(RECIPES) and select("") == list(RECIPES)
+    one = select("02_conditional_gan:proj_da_ema")
+    assert [(a, r) for a, r, _ in one] == [("02_conditional_gan", "proj_da_ema")]
+    ms = select("03_multiscale_attention_gan, 02_conditional_gan:base")
+    assert [(a, r) for a, r, _ in ms] == [
+        ("03_multiscale_attention_gan", "paper_lr"),
+        ("03_multiscale_attention_gan", "lr2e-4_ema"),
+        ("02_conditional_gan", "base"),
+    ]
+    with pytest.raises(ValueError, match="no row '02_conditional_gan:nope'"):
+        select("02_conditional_gan:nope")
+
+
+def test_reuse_check_is_stale_when_version_overrides_or_profile_differ():
+    overrides = {"diff_augment": ("color", "cutout"), "ema_decay": 0.999}
+    stored = {
+        "overrides": {"diff_augment": ["color", "cutout"], "ema_decay": 0.999},
+        "profile": "cpu",
+        "generator_version": 5,
+    }
+    assert reuse_status(stored, overrides, "cpu", 5) == "fresh"
+    assert reuse_status(stored, overrides, "cpu", 6) == "stale"
+    assert reuse_status(stored, {**overrides, "ema_decay": 0.99}, "cpu", 5) == "stale"
+    assert reuse_status(stored, {"ema_decay": 0.999}, "cpu", 5) == "stale"
+    assert reuse_status(stored, overrides, "smoke", 5) == "stale"
+    assert reuse_status(None, overrides, "cpu", 5) == "missing"
+
+
+def test_csv_lines_per_sampler_with_accuracy_columns():
+    stored = {
+        "assignment": "02_conditional_gan", "row": "x", "discriminator": "projection",
+        "diff_augment": [], "ema_decay": 0.999, "lr_g": 2e-4, "lr_d": 2e-4, "steps": 2,
+        "train_seconds": 1.0, "s_per_step": 0.5, "balance": False, "batch_size": 16,
+        "G": {"accuracy": {"A": 0.0, "B": 0.5}, "mean": 0.25, "frechet": 3.0, "diversity": 0.9},
+        "EMA": {"accuracy": {"A": 0.25, "B": 0.5}, "mean": 0.375, "frechet": 2.0,
+                "diversity": 0.8},
+    }  # fmt: skip
+    lines = gan_recipes.csv_rows(stored)
+    assert [line["sampler"] for line in lines] == ["G", "EMA"]
+    assert lines[0]["findings_at_0"] == 1 and lines[1]["findings_at_0"] == 0
+    assert lines[0]["diff_augment"] == "-" and lines[1]["acc_A"] == 0.25
+    del stored["EMA"]
+    assert len(gan_recipes.csv_rows(stored)) == 1, "expected no EMA line without an EMA"
