@@ -9,7 +9,7 @@
 # [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
-# **What you'll do** (about 150 minutes)
+# **What you'll do** (about 155 minutes)
 #
 # | Section | Teaching | Exercises |
 # |---|---|---|
@@ -22,6 +22,7 @@
 # | Write the 1:5 train step | 10 min | 20 min |
 # | Train, and look at scales, findings and attention | 5 min | 10 min |
 # | Compare with the cDCGAN of notebook 02 and estimate the full run | 5 min | — |
+# | Measure whether it obeys | 5 min | — |
 #
 # **What you'll learn**
 #
@@ -855,9 +856,10 @@ plt.show()
 # %% [markdown]
 # **Loss curves per scale and head.** In LSGAN terms a confused discriminator scores 0.5 for
 # everything, so each D term sits near ¼ (½·(0.25 + 0.25)) and each G term near ⅛; a D term
-# falling to 0 at one scale means that discriminator has won there. In the `cpu` run the D
-# terms drop to about 0.1 within 5 epochs (five D updates per G update: the discriminators
-# lead) and the G terms swing as τ lets attention in.
+# falling to 0 at one scale means that discriminator has won there. In the `cpu` run (rate
+# 2·10⁻⁴) the D terms drop to 0.03–0.1 in the first two epochs (five D updates per G update:
+# the discriminators lead), then climb back to 0.15–0.2 as the generator catches up, and the
+# G terms swing as τ lets attention in.
 
 # %%
 hist = losses.history
@@ -905,11 +907,13 @@ if cdcgan is not None:
 # As in notebook 02: ask for each finding, let the course's reference classifier say what it
 # sees, and count (chance 1/8). It is the same cached network notebook 02 trained, at
 # notebook 02's image size (larger images are area-resized to it), so the two generators are
-# judged alike; `cfg.eval_per_finding` images per finding, the same noise for both.
+# judged alike; `cfg.eval_per_finding` images per finding, the same noise for both. If
+# notebook 02 has not run in this profile, the next cell trains it first (a few minutes in
+# `cpu`, once).
 
 # %%
 judge_cfg = medganlab.profile_for("02_conditional_gan", cfg.profile)  # the judge of notebook 02
-judge, judge_info = reference_classifier(judge_cfg.image_size, n_images=judge_cfg.classifier_images,
+judge_model, judge_info = reference_classifier(judge_cfg.image_size, n_images=judge_cfg.classifier_images,
                                          epochs=judge_cfg.classifier_epochs)
 
 
@@ -920,7 +924,7 @@ def top_scale(k, n):
     return generator.predict([z, c], verbose=0)[-1]
 
 
-confusion = {"multi-scale (03)": conditional_confusion(top_scale, judge, cfg.num_classes,
+confusion = {"multi-scale (03)": conditional_confusion(top_scale, judge_model, cfg.num_classes,
                                                        per_class=cfg.eval_per_finding)}
 if cdcgan is not None:
     def cdcgan_draw(k, n):
@@ -928,7 +932,7 @@ if cdcgan is not None:
         z = np.random.default_rng(k).normal(size=(n, cfg.latent_dim)).astype("float32")
         return np.asarray(cdcgan(generator_inputs(cdcgan, tf.constant(z), c), training=False))
 
-    confusion["cDCGAN (02)"] = conditional_confusion(cdcgan_draw, judge, cfg.num_classes,
+    confusion["cDCGAN (02)"] = conditional_confusion(cdcgan_draw, judge_model, cfg.num_classes,
                                                      per_class=cfg.eval_per_finding)
 obey = {name: np.diag(m) / cfg.eval_per_finding for name, m in confusion.items()}
 readable = judge_info["held_out_accuracy"] >= 0.5  # a judge near chance cannot judge
@@ -944,17 +948,19 @@ ax.set_title(f"Reference classifier: {judge_info['held_out_accuracy']:.0%} right
              + ("" if readable else " — too weak to judge: do not read these bars"), fontsize=10)
 ax.legend(fontsize=8)
 plt.show()
-print("the judge sees most often, per generator:",
+print(("" if readable else "(judge too weak, do not read) ") + "the judge sees most often:",
       {name: FINDINGS[int(np.argmax(m.sum(axis=0)))] for name, m in confusion.items()})
 
 # %% [markdown]
 # **What a good run looks like**: every bar well above the chance line, the two generators'
 # bars compared finding by finding. Measured in `cpu` (issue 18, 64 images per finding): the
-# multi-scale GAN 0.14 on average (Effusion 0.72, Mass 0.23, Pneumothorax 0.14, the other
-# five 0) after its 320 generator updates; notebook 02's projection run 0.24 after 400, its
-# concatenation run 0.14–0.16. The tree's conditioning has had too few updates to show, and
-# the judge, like in notebook 02, reads most blurred chests as Effusion or Infiltration. In
-# `smoke` the judge is near chance, so the bars are grey and mean nothing.
+# multi-scale GAN 0.14 on average, nearly all of it Effusion (Effusion 0.72, Mass 0.23,
+# Pneumothorax 0.14, the other five 0) after its 320 generator updates. The "cDCGAN (02)"
+# bars are your exported main run of notebook 02, the concatenation discriminator in `cpu`:
+# expect its 0.14–0.16 again (same judge, same noise); 02's projection run reached 0.24. The
+# tree's conditioning has had too few updates to show, and the judge reads most of its
+# blurred chests as Effusion. In `smoke` the judge is near chance, so the bars are grey and
+# mean nothing.
 
 # %% [markdown]
 # ## Estimate the full run
@@ -1001,8 +1007,8 @@ else:  # smoke: tracing and compiling the graphs take most of the time of a hand
 # about 1.1·10¹⁷ FLOP. A T4 peaks at 65 TFLOP/s in mixed precision but sustains perhaps
 # 6–10 TFLOP/s on a network like this (batch normalisation, GLU and attention are memory-bound),
 # so the full run takes **about 3–5 hours on a T4** and about 1 hour on an A100. For
-# comparison, the `cpu` profile costs 4.8 GFLOP per step and ran at 24 GFLOP/s on two shared
-# cores (0.2 s per step: 2,300 steps in 7.7 minutes).
+# comparison, the `cpu` profile costs 4.8 GFLOP per step and ran at about 24 GFLOP/s on two
+# shared cores (0.2 s per step: 1,620 steps in about 6 minutes).
 
 # %% [markdown]
 # ## Export the generator for notebook 04

@@ -460,8 +460,8 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 per_finding_samples=2,
                 eval_per_finding=4,
             ),
-            # cpu: 16/32/64 px; ~1,850 single-finding images = ~115 steps per epoch, about
-            # 0.2 s per step on 2 cores (4.8 GFLOP) -> ~9 min of training, ~3 min of data
+            # cpu: 16/32/64 px; ~1,300 single-finding training images = 81 steps per epoch,
+            # about 0.2 s per step on 2 cores (4.8 GFLOP) -> ~6 min of training, ~2 min of data
             "cpu": dict(
                 image_size=64,
                 train_images=4000,
