@@ -61,7 +61,6 @@ from keras import layers, ops
 
 import medganlab
 from medganlab.data import catalog, cxr_phantom, cxr_splits, nih
-from medganlab.evaluation.classifier import conditional_confusion, reference_classifier
 from medganlab.paths import run_dir
 from medganlab.plotting import show_images
 from medganlab.report import show_metrics
@@ -912,6 +911,8 @@ if cdcgan is not None:
 # `cpu`, once).
 
 # %%
+from medganlab.evaluation.classifier import conditional_confusion, reference_classifier
+
 judge_cfg = medganlab.profile_for("02_conditional_gan", cfg.profile)  # the judge of notebook 02
 judge_model, judge_info = reference_classifier(judge_cfg.image_size, n_images=judge_cfg.classifier_images,
                                          epochs=judge_cfg.classifier_epochs)
@@ -935,6 +936,8 @@ if cdcgan is not None:
     confusion["cDCGAN (02)"] = conditional_confusion(cdcgan_draw, judge_model, cfg.num_classes,
                                                      per_class=cfg.eval_per_finding)
 obey = {name: np.diag(m) / cfg.eval_per_finding for name, m in confusion.items()}
+
+# %%
 readable = judge_info["held_out_accuracy"] >= 0.5  # a judge near chance cannot judge
 fig, ax = plt.subplots(figsize=(9, 3))
 bar = 0.8 / len(obey)
