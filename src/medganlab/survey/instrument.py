@@ -76,7 +76,7 @@ ASSIGNMENTS: dict[str, tuple[str, int | None]] = {
     "00_setup_and_data": ("Set up and read your first CT slice", 100),
     "01_dcgan": ("Train a DCGAN on chest X-rays", 110),
     "02_conditional_gan": ("Generate a chosen finding with a conditional GAN", 100),
-    "03_multiscale_attention_gan": ("Multi-scale self-attention conditional GAN", 150),
+    "03_multiscale_attention_gan": ("Multi-scale self-attention conditional GAN", 155),
     "04_evaluating_gans": ("Evaluate GANs with the Fréchet DenseNet Distance", 90),
     "05_vgg16_kernels_activations": ("Compare VGG-16 kernels and activations", 120),
     "06_gan_augmentation": ("Test whether GAN images of rare findings help a classifier", 120),
