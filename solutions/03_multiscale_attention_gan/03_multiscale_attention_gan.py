@@ -956,14 +956,14 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 
 # %% [markdown]
 # **What a good run looks like**: every bar well above the chance line, the two generators'
-# bars compared finding by finding. Measured in `cpu` (issue 18, 64 images per finding): the
-# multi-scale GAN 0.14 on average, nearly all of it Effusion (Effusion 0.72, Mass 0.23,
-# Pneumothorax 0.14, the other five 0) after its 320 generator updates. The "cDCGAN (02)"
-# bars are your exported main run of notebook 02, the concatenation discriminator in `cpu`:
-# expect its 0.14–0.16 again (same judge, same noise); 02's projection run reached 0.24. The
-# tree's conditioning has had too few updates to show, and the judge reads most of its
-# blurred chests as Effusion. In `smoke` the judge is near chance, so the bars are grey and
-# mean nothing.
+# bars compared finding by finding. Measured in `cpu` (issue 18, 64 images per finding),
+# after the tree's 320 generator updates: 0.12–0.14 on average, nearly all of it one finding
+# that the judge reads in most generated chests (Effusion 0.72 in one run, Mass 0.75 in
+# another; the other findings near 0). The "cDCGAN (02)" bars are your exported main run of
+# notebook 02, the concatenation discriminator in `cpu`: expect its 0.13–0.16 again (same
+# judge, same noise); 02's projection run reached 0.20–0.24. The tree's conditioning has had
+# too few updates to show: its grid rows look alike. In `smoke` the judge is near chance,
+# so the bars are grey and mean nothing.
 
 # %% [markdown]
 # ## Estimate the full run
