@@ -36,6 +36,7 @@ def load_graded(assignment: str) -> dict:
 
 def _index(assignment: str, cfg) -> list:
     from medganlab.data import catalog, cxr_splits, nih, vocabulary
+    from medganlab.evaluation.classifier import single_finding_index
 
     if assignment == "01_dcgan":
         return nih.load_index(
@@ -44,10 +45,7 @@ def _index(assignment: str, cfg) -> list:
     root = catalog.cxr_dataset(
         n=cfg.train_images, size=cfg.image_size, seed=cfg.seed, single_finding=True
     )
-    findings = list(vocabulary.FINDINGS)
-    single = [
-        r for r in nih.load_index(root) if len(r["labels"]) == 1 and r["labels"][0] in findings
-    ]
+    single = single_finding_index(root, tuple(vocabulary.FINDINGS))
     return cxr_splits.split_records(single)["train"]
 
 
