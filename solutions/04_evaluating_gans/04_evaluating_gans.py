@@ -469,15 +469,21 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   findings, by about 0.4 % (FDD ≈ 0.030–0.035 in 4 axes, n = 8–10), while two *real*
 #   samples of n = 8 already differ by 0.0004: the "8 of 8" is noise. It proves only that the
 #   pipeline runs.
-# - `cpu` (DenseNet at 48 px, a quarter of the paper's counts, 32 axes; both generators
-#   trained about 10 minutes on 2 CPU cores): the multi-scale GAN is lower (better) on 4 of 8
-#   findings — Effusion (285 vs 430), Mass (574 vs 743), Pneumonia (267 vs 375) and
-#   Pneumothorax (244 vs 508) — and the cDCGAN on the other 4 — Atelectasis (497 vs 558),
-#   Cardiomegaly (359 vs 374), Infiltration (120 vs 387), Nodule (365 vs 443). Pooled FID:
-#   cDCGAN 315, multi-scale GAN 218. Real-vs-real at n = 200 is about 17: both generators are
-#   still far from real, and gaps such as Cardiomegaly's 15 are within what a rerun moves.
-#   Nodule's column means little: the feature network barely sees 3-cm nodules at 48 px
-#   (AUC 0.54).
+# - `cpu` (DenseNet at 48 px, a quarter of the paper's counts, 32 axes; 02's cDCGAN and 03's
+#   multi-scale GAN from their `cpu` runs, 400 and 324 generator updates): the multi-scale
+#   GAN is lower (better) on 5 of 8 findings — Cardiomegaly (530 vs 657), Mass (271 vs 570),
+#   Nodule (167 vs 227), Pneumonia (142 vs 286) and Pneumothorax (502 vs 537) — and the
+#   cDCGAN on 3 — Atelectasis (206 vs 313), Effusion (145 vs 783) and Infiltration (208 vs
+#   464). Pooled FID: cDCGAN 163, multi-scale GAN 146. Real-vs-real is about 12 at n = 200,
+#   27 at n = 100 and 94 at n = 50, so most gaps are real differences between the two
+#   generators, but Pneumothorax's 35 (n = 135) is within what a rerun moves, and Nodule's
+#   column means little: the feature network barely sees 3-cm nodules at 48 px (AUC 0.55).
+#   Against the paper, 5 of the 8 rankings agree (the multi-scale GAN ahead on Cardiomegaly,
+#   Mass, Nodule and Pneumothorax, the cDCGAN on Effusion); Atelectasis, Infiltration and
+#   Pneumonia go the other way. Both generators are still far from real (FDD 145–783 at
+#   n ≥ 135, where two real samples differ by 12–27) after minutes of training instead of
+#   the paper's days, and notebook 02 showed that the cDCGAN draws most chests with the diffuse look of
+#   Effusion and Infiltration: it wins where its one kind of chest happens to fit.
 #
 # The paper's Table 1 has the multi-scale GAN ahead on 6 of 8 findings (not Effusion, not
 # Pneumonia). Read it with the bias curve in mind: its values are about 1e-5 to 1e-4 (its
