@@ -35,8 +35,8 @@
 #
 # **What you'll need**: notebooks 01 and 02 (GAN losses, train steps, one-hot conditioning).
 # Runs in seconds (`smoke`: 8/16/32 px), about 10 minutes on 2 CPU cores (`cpu`: 16/32/64 px)
-# or about 3–5 hours on a T4 (`gpu`: 64/128/256 px, the paper's 20 epochs on 100,000 images;
-# see *Estimate the full run*).
+# or about 1–2 hours on a T4 (`gpu`: 64/128/256 px, the paper's 20 epochs; see *Estimate the
+# full run*).
 
 # %% [markdown]
 # ## Setup
@@ -137,7 +137,8 @@ plt.show()
 # at every other. For a feature map `x` of `N = height·width` positions and `C` channels:
 #
 # - three 1x1 convolutions: queries `Q` and keys `K` with `C/8` channels, values `V` with `C`;
-# - scores `Q Kᵀ` (`N x M`), turned into weights by a **softmax over the keys**: row `i`
+# - scores `Q Kᵀ` (`N x M`, with `M` key positions: `M = N` without pooling, see *Cost*),
+#   turned into weights by a **softmax over the keys**: row `i`
 #   of `A` says how much position `i` takes from each position `j`, and sums to 1;
 # - output `x + τ·γ·(A V)`, reshaped back to the map.
 #
@@ -195,8 +196,8 @@ def attend(x, weights, values, scale):
 
 # %% [markdown]
 # In `build`, create the 1x1 convolutions `self.query` and `self.key` (`max(C // 8, 1)`
-# filters) and `self.value` (`C` filters), all N(0, 0.02) (Keras builds them on their first
-# call), and add the scalar weight `self.gamma` (initialised to 1, trainable when `learnable_gamma`).
+# filters) and `self.value` (`C` filters), all initialised from N(0, 0.02)
+# (`keras.initializers.RandomNormal(0.0, 0.02)`; Keras builds them on their first call), and add the scalar weight `self.gamma` (initialised to 1, trainable when `learnable_gamma`).
 # `self.tau` (not trainable, 0) is given.
 
 # %% solution grade_id="self_attention"
@@ -420,7 +421,8 @@ assert np.abs(np.asarray(varied[0]) - np.asarray(varied[2])).max() > 1e-6, "c mu
 # Each scale has its own discriminator (given): stride-2 4x4 convolutions with LeakyReLU(0.2)
 # down to 4x4 (channels doubling from `w` up to `8w`), every convolution wrapped in
 # `keras.layers.SpectralNormalization`, which divides the kernel by its largest singular value
-# so D stays 1-Lipschitz (no batch normalisation). Before the last layer the features **split
+# so D stays 1-Lipschitz (its score cannot change faster than its input, so G's gradients
+# stay bounded; no batch normalisation). Before the last layer the features **split
 # in two heads**: an *unconditional* head scores "is this a real radiograph?", a *conditional*
 # head sees the tiled one-hot `c` as extra channels and scores "is this a real radiograph of
 # this finding?". Outputs are raw scores (no sigmoid): LSGAN regresses them to 0 and 1.
@@ -764,8 +766,10 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 #
 # The GAN trains with Adam (β1 0.5) at `cfg.learning_rate`: the paper's 2·10⁻⁵ in `gpu`, but
 # 2·10⁻⁴ in `cpu`. The paper's rate is sized for 25,000 generator updates; a `cpu` run makes
-# about 320, and at 2·10⁻⁵ they leave blotches where the lungs should be (measured: Fréchet
-# distance 106 on the reference classifier's features, every row read as Effusion), while
+# 324, and at 2·10⁻⁵ they leave blotches where the lungs should be (measured: Fréchet
+# distance 106 on the reference classifier's features — notebook 04's distance between
+# generated and real feature statistics, lower is better — and every row read as Effusion),
+# while
 # DCGAN's 2·10⁻⁴ draws chests with lung fields, domes and a mediastinum (Fréchet 50, same
 # data and steps). A rate is part of a step budget, not a constant. The sample grid draws the top
 # scale, one row per finding; the τ schedule runs as a callback and logs τ every epoch.
@@ -815,7 +819,7 @@ ax.set_xticks([])
 plt.show()
 
 # %% [markdown]
-# What to expect. The `cpu` run (1,620 steps, so about 320 generator updates, at 64²) draws
+# What to expect. The `cpu` run (1,620 steps, so 324 generator updates, at 64²) draws
 # the layout of a chest radiograph: dark lung fields on either side of a bright mediastinum,
 # the diaphragm domes, the bright abdomen below, and samples that differ from column to
 # column (diversity about 0.85 of the real images'). The images are blurred, ribs are faint
@@ -879,7 +883,8 @@ plt.show()
 #
 # Load the generator you exported in notebook 02 (same profile) and draw each finding with
 # both networks side by side. If you have not run notebook 02 in this profile, the cell says
-# so and skips the comparison: run notebook 02 or `make artifacts` and come back.
+# so and skips the comparison: run notebook 02 (or, in a clone of the course, `make artifacts`)
+# and come back.
 
 # %%
 try:
@@ -914,8 +919,8 @@ if cdcgan is not None:
 from medganlab.evaluation.classifier import conditional_confusion, reference_classifier
 
 judge_cfg = medganlab.profile_for("02_conditional_gan", cfg.profile)  # the judge of notebook 02
-judge_model, judge_info = reference_classifier(judge_cfg.image_size, n_images=judge_cfg.classifier_images,
-                                         epochs=judge_cfg.classifier_epochs)
+judge_model, judge_info = reference_classifier(
+    judge_cfg.image_size, n_images=judge_cfg.classifier_images, epochs=judge_cfg.classifier_epochs)
 
 
 def top_scale(k, n):
@@ -956,12 +961,12 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 
 # %% [markdown]
 # **What a good run looks like**: every bar well above the chance line, the two generators'
-# bars compared finding by finding. Measured in `cpu` (issue 18, 64 images per finding),
-# after the tree's 320 generator updates: 0.12–0.14 on average, nearly all of it one finding
+# bars compared finding by finding. Measured in `cpu` (64 images per finding), after the
+# tree's 324 generator updates: 0.12–0.14 on average, nearly all of it one finding
 # that the judge reads in most generated chests (Effusion 0.72 in one run, Mass 0.75 in
 # another; the other findings near 0). The "cDCGAN (02)" bars are your exported main run of
-# notebook 02, the concatenation discriminator in `cpu`: expect its 0.13–0.16 again (same
-# judge, same noise); 02's projection run reached 0.20–0.24. The tree's conditioning has had
+# notebook 02, the concatenation discriminator with DiffAugment and EMA in `cpu`: expect its
+# 0.13–0.14 again (same judge, same noise); 02's projection run reached 0.20–0.24. The tree's conditioning has had
 # too few updates to show: its grid rows look alike. In `smoke` the judge is near chance,
 # so the bars are grey and mean nothing.
 
@@ -973,7 +978,7 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # convolution and matrix product at the given shapes, without running anything), then divide
 # by what a GPU sustains. One step costs one G forward pass on `B` images, a D forward and
 # backward pass (about 3x a forward pass) on `2B`, and every 5th step a G forward and backward
-# pass plus a D pass on `B`.
+# pass plus a D forward and backward pass on `B` (G's gradient flows back through D).
 
 # %%
 def forward_flops(model, shapes):
@@ -1006,10 +1011,13 @@ else:  # smoke: tracing and compiling the graphs take most of the time of a hand
 # The same count at the paper's size (`gpu` profile: 64/128/256, `w = 64`, batch 16) gives
 # **about 0.9 TFLOP per step**: a G forward pass on 16 images costs 209 GFLOP (most of it in
 # the 128² and 256² branches), a D forward pass on 32 images at three scales 170 GFLOP.
-# The paper's 100,000 images make 6,250 steps per epoch, 125,000 steps in 20 epochs:
-# about 1.1·10¹⁷ FLOP. A T4 peaks at 65 TFLOP/s in mixed precision but sustains perhaps
-# 6–10 TFLOP/s on a network like this (batch normalisation, GLU and attention are memory-bound),
-# so the full run takes **about 3–5 hours on a T4** and about 1 hour on an A100. For
+# The `gpu` profile generates the paper's 100,000 images; about a third carry exactly one
+# finding and train the tree (≈ 32,000 images: ≈ 2,000 steps per epoch, 40,000 steps in 20
+# epochs), about 3.6·10¹⁶ FLOP. (Set `train_images=300_000` to train on 100,000, the
+# paper's count: three times the time.) A T4 peaks at 65 TFLOP/s in mixed precision but sustains perhaps
+# 6–10 TFLOP/s on a network like this (batch normalisation, GLU and attention are memory-bound: limited by moving data, not by
+# arithmetic),
+# so the full run takes **about 1–2 hours on a T4** and about 20 minutes on an A100. For
 # comparison, the `cpu` profile costs 4.8 GFLOP per step and ran at about 24 GFLOP/s on two
 # shared cores (0.2 s per step: 1,620 steps in about 6 minutes).
 
@@ -1053,7 +1061,8 @@ show_metrics("03_multiscale_attention_gan", {
     "generator parameters": generator.count_params()})
 
 # %% tests grade_id="test_full_size_models" points=3
-"""The paper-size (gpu) generator and discriminators build with the stated parameter counts."""
+"""The paper-size (gpu) generator builds with three scales and attention on the 64x64 map
+(the hidden part also checks the parameter counts in the table above)."""
 big_g = build_generator(100, 8, 256, 64)
 shapes = [tuple(o.shape) for o in big_g.outputs]
 assert shapes == [(None, 64, 64, 1), (None, 128, 128, 1), (None, 256, 256, 1)], f"got {shapes}"

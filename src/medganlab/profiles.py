@@ -151,7 +151,7 @@ class MultiscaleGanConfig(_Config):
     """03_multiscale_attention_gan (SPEC §A): the paper's tree generator, LSGAN, tau, 1:5."""
 
     image_size: int = 256  # the top scale; the tree draws image_size/4, /2 and /1
-    train_images: int = 100_000  # generated images; about half carry exactly one finding
+    train_images: int = 100_000  # generated images; about a third carry exactly one finding
     latent_dim: int = 100
     num_classes: int = 8
     generator_width: int = 64  # StackGAN-v2 GF_DIM: 16*w channels at 4x4, w at image_size/4
@@ -397,7 +397,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
     "02_conditional_gan": (
         ConditionalGanConfig,
         {
-            # train_images counts generated images; about half carry exactly one finding
+            # train_images counts generated images; about a third carry exactly one finding
             "smoke": dict(
                 image_size=32,
                 train_images=160,
