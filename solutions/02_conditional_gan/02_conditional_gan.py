@@ -584,21 +584,22 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # 146); with DiffAugment and EMA 0.14 (Fréchet 57: sharper chests, same rows); the
 # projection discriminator with both 0.24 (one finding at 0; Fréchet 17, ribs and domes
 # visible). Halving the batch to 32 (800 updates, the same images seen, the same cost) gave
-# the projection run 0.24 again, and class-balanced sampling 0.22. Half the image side
-# (32 px) for four times the epochs (1,600 updates in the same time, judged by a classifier
-# trained at 32 px) gave 0.29, and the averaged generator 0.26 with no finding at 0: more
-# updates help more than any other lever here. None reaches the course's
-# goal of 0.5 on a laptop budget. Obeying the label is the last thing a short GAN run
-# learns. One full `cpu` run of this notebook gave concatenation 0.13 (almost every request
-# read as Pneumonia: one column) and projection 0.20 (Effusion 0.47 and Infiltration 0.77 on
-# the diagonal, but most other rows in the Infiltration column too, with grid rows that look
-# alike): there the generator has not yet learnt the finding. Findings with many training
-# images (Infiltration, Effusion) come first as training gets longer; rare or small ones
-# (Pneumonia, Nodule) last, just as for a classifier. The `smoke` profile trains both the
-# generator and the reference classifier for a few steps only: the classifier is near chance,
-# so the chart is greyed out and its bars only show which finding the classifier guesses. The
-# multi-scale GAN of notebook 03 and the augmentation experiment of notebook 06 take the
-# imbalance on.
+# the projection run 0.24 again, and class-balanced sampling 0.22. The projection run at
+# half the image side (32 px) for four times the epochs (1,600 updates in the same time,
+# judged by a classifier trained at 32 px) gave 0.29, and its averaged generator 0.26 with
+# no finding at 0: the best row, though a smaller image is also an easier one (800 updates
+# at 64 px did not help). None reaches the course's goal of 0.5 on a laptop budget. Obeying
+# the label is the last thing a short GAN run learns. One full `cpu` run of this notebook
+# gave concatenation 0.13 (almost every request read as Pneumonia: one column) and
+# projection 0.20 (Effusion 0.47 and Infiltration 0.77 on the diagonal, but most other rows
+# in the Infiltration column too, with grid rows that look alike): there the generator has
+# not yet learnt the finding, and a full column, even of the rarest finding, is only how the
+# judge reads a chest that obeys no label. With longer training, findings with many images
+# (Infiltration, Effusion) are learnt first and rare or small ones (Pneumonia, Nodule) last,
+# just as for a classifier. The `smoke` profile trains both the generator and the reference
+# classifier for a few steps only: the classifier is near chance, so the chart is greyed out
+# and its bars only show which finding the classifier guesses. The multi-scale GAN of
+# notebook 03 and the augmentation experiment of notebook 06 take the imbalance on.
 
 # %%
 artifact = export_generator(sampler, f"02_conditional_gan_{cfg.profile}",
