@@ -385,7 +385,9 @@ plt.show()
 # ## Pool the findings into one FID
 #
 # The usual single number pools every finding: the same code on the same features, with the
-# statistics of the union (the package combines per-finding statistics exactly).
+# statistics of the union (the package combines per-finding statistics exactly). Strictly, FID
+# means Inception features; "FID" here is the same pooled distance on our DenseNet features,
+# comparable between the two generators of this notebook, not with published FID values.
 
 # %%
 fid = {}
