@@ -25,6 +25,7 @@ import tensorflow as tf
 from keras import ops
 
 from medganlab.runtime import jit_compile_default
+from medganlab.training.step_logs import StepLogs
 from medganlab.training.updates import apply_gradients
 
 __all__ = [
@@ -189,7 +190,7 @@ class GAN(keras.Model):
         self.g_optimizer = None
         self.d_optimizer = None
         self.from_logits = True
-        self._trackers: dict[str, keras.metrics.Mean] = {}
+        self._step_logs = StepLogs()  # made now: a variable made while tracing doubles the trace
         self.built = True  # both networks are built; fit() need not trace call()
 
     def compile(
@@ -249,8 +250,9 @@ class GAN(keras.Model):
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
-        """One ``Mean`` per value the train step returns (reset by ``fit()`` every epoch)."""
-        return list(self._trackers.values())
+        """The running means of the values the train step returns (reset by ``fit()`` every
+        epoch); its result is ``{key: mean}``."""
+        return [self._step_logs]
 
     def call(self, inputs, training: bool = False):
         """Generate images from ``inputs`` (noise, plus one-hot labels when conditional)."""
@@ -341,16 +343,13 @@ class GAN(keras.Model):
                 f"{{'d_loss': ..., 'g_loss': ...}}, got {type(results).__name__}: {results!r}"
             )
         self.global_step.assign_add(1)
-        logs = {}
+        values = {}
         for key, value in results.items():
             value = ops.cast(value, "float32")
             if len(value.shape) != 0:
                 raise ValueError(
                     f"train_step_fn: expected scalar values, got {key!r} with shape {value.shape}"
                 )
-            if key not in self._trackers:
-                self._trackers[key] = keras.metrics.Mean(name=key)
-            tracker = self._trackers[key]
-            tracker.update_state(value)
-            logs[key] = tracker.result()
-        return logs
+            values[key] = value
+        self._step_logs.update_state(values)
+        return self._step_logs.means(values)
