@@ -271,6 +271,23 @@ def test_dataset_layout_schema_and_determinism(tmp_path):
     assert len(list((one / "masks").glob("*_lungs.png"))) == 6
 
 
+def test_patient_plan_groups_images_as_nih_does():
+    """3.6 images per patient on average (NIH: 112,120 images of 30,805 patients), never
+    more than the cap, follow-ups numbered from 0, seeds per image and per patient."""
+    n = 20000
+    tasks = cxr_writer._plan(n, 3, [[]] * n)
+    sizes = Counter(t["patient"] for t in tasks)
+    assert 3.4 < n / len(sizes) < 3.85, f"{n / len(sizes):.2f} images per patient"
+    assert max(sizes.values()) == cxr_writer.FOLLOW_UP_CAP
+    assert 0.2 < sum(v == 1 for v in sizes.values()) / len(sizes) < 0.35
+    for patient in (1, 2, len(sizes)):
+        series = [t for t in tasks if t["patient"] == patient]
+        assert [t["follow_up"] for t in series] == list(range(len(series)))
+        assert len({t["patient_seed"] for t in series}) == 1
+    assert len({t["seed"] for t in tasks}) == n
+    assert len({t["patient_seed"] for t in tasks}) == len(sizes)
+
+
 def test_rerun_is_a_noop(tmp_path):
     """A second call with the same parameters touches nothing."""
     out = cxr.generate_dataset(tmp_path / "d", 3, size=64, seed=1, workers=1)

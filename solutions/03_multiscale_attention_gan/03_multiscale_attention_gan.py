@@ -766,7 +766,7 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 #
 # The GAN trains with Adam (β1 0.5) at `cfg.learning_rate`: the paper's 2·10⁻⁵ in `gpu`, but
 # 2·10⁻⁴ in `cpu`. The paper's rate is sized for 25,000 generator updates; a `cpu` run makes
-# 324, and at 2·10⁻⁵ they leave blotches where the lungs should be (measured: Fréchet
+# about 320, and at 2·10⁻⁵ they leave blotches where the lungs should be (measured: Fréchet
 # distance 106 on the reference classifier's features — notebook 04's distance between
 # generated and real feature statistics, lower is better — and every row read as Effusion),
 # while
@@ -819,14 +819,14 @@ ax.set_xticks([])
 plt.show()
 
 # %% [markdown]
-# What to expect. The `cpu` run (1,620 steps, so 324 generator updates, at 64²) draws
+# What to expect. The `cpu` run (about 1,600 steps, so about 320 generator updates, at 64²) draws
 # the layout of a chest radiograph: dark lung fields on either side of a bright mediastinum,
 # the diaphragm domes, the bright abdomen below, and samples that differ from column to
-# column (diversity about 0.85 of the real images'). The images are blurred, ribs are faint
+# column (diversity 0.85–0.96 of the real images' in two runs). The images are blurred, ribs are faint
 # or missing, and the eight rows do not yet differ by finding: the measurement below finds
 # about chance. The paper's run is 125,000 steps (25,000 generator updates) at 256²: there,
 # its Fig. 2 shows ribs, heart and the findings' signs. Why five D steps per G update: with
-# G updated on every step (`d_steps_per_g_step=1`, 10 epochs: 810 G updates in about the same
+# G updated on every step (`d_steps_per_g_step=1`, 10 epochs: 800 G updates in about the same
 # time) a `cpu` run collapsed — every column of a row drew the same chest (diversity 0.41),
 # Fréchet 90 instead of 50 — and two findings took all the hits. The `smoke` profile trains
 # for a few steps: every sample is a flat mid-grey square (the untrained tree outputs values
@@ -965,7 +965,7 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # %% [markdown]
 # **What a good run looks like**: every bar well above the chance line, the two generators'
 # bars compared finding by finding. Measured in `cpu` (64 images per finding), after the
-# tree's 324 generator updates: 0.12–0.14 on average, nearly all of it one finding
+# tree's 320 or so generator updates: 0.12–0.14 on average, nearly all of it one finding
 # that the judge reads in most generated chests (Effusion 0.72 in one run, Mass 0.75 in
 # another; the other findings near 0). The "cDCGAN (02)" bars are your exported main run of
 # notebook 02, the concatenation discriminator with DiffAugment and EMA in `cpu`: expect its
@@ -1022,7 +1022,7 @@ else:  # smoke: tracing and compiling the graphs take most of the time of a hand
 # arithmetic),
 # so the full run takes **about 1–2 hours on a T4** and about 20 minutes on an A100. For
 # comparison, the `cpu` profile costs 4.8 GFLOP per step and ran at about 24 GFLOP/s on two
-# shared cores (0.2 s per step: 1,620 steps in about 6 minutes).
+# shared cores (0.2 s per step: about 1,600 steps in about 6 minutes).
 
 # %% [markdown]
 # ## Export the generator for notebook 04

@@ -474,8 +474,8 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   noise. It proves only that the pipeline runs.
 # - `cpu` (DenseNet at 48 px, a quarter of the paper's counts, 32 axes; 02's cDCGAN and 03's
 #   multi-scale GAN from their `cpu` runs — not equal contests: the cDCGAN made 400 updates
-#   at width 32 with DiffAugment and EMA on 2,591 images, the tree 324 updates at width 8
-#   on 1,297; each pair below is winner first): the multi-scale GAN is lower (better) on
+#   at width 32 with DiffAugment and EMA on about 2,600 images, the tree about 320 updates at
+#   width 8 on about 1,300; each pair below is winner first): the multi-scale GAN is lower (better) on
 #   5 of 8 findings — Cardiomegaly (530 vs 657), Mass (271 vs 570), Nodule (167 vs 227),
 #   Pneumonia (142 vs 286) and Pneumothorax (502 vs 537) — and the cDCGAN on 3 —
 #   Atelectasis (206 vs 313), Effusion (145 vs 783) and Infiltration (208 vs 464). Pooled

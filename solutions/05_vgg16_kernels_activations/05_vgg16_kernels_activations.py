@@ -766,8 +766,8 @@ show_metrics(f"05_vgg16_kernels_activations ({cfg.profile})",
               **{f"seconds {n}": r["seconds"] for n, r in results.items()}})
 
 # %% [markdown]
-# **What the course's `cpu` run showed** (64 px, width 1/8, 1,801 training / 600 validation
-# / 599 test images, 8 epochs; your numbers will differ a little):
+# **What the course's `cpu` run showed** (64 px, width 1/8, about 1,800 training / 600
+# validation / 600 test images, 8 epochs; your numbers will differ a little):
 #
 # | run | AUC [95 % CI] | train / val loss | gap | pointing game | seconds |
 # |---|---|---|---|---|---|

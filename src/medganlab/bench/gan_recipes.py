@@ -63,7 +63,7 @@ RECIPES: tuple[tuple[str, str, dict], ...] = (
     ("03_multiscale_attention_gan", "paper_lr", {"learning_rate": 2e-5}),
     ("03_multiscale_attention_gan", "lr2e-4_ema", {"learning_rate": 2e-4, "ema_decay": 0.999}),
     # G updated on every step (the paper: every 5th) in half the epochs, about the same time:
-    # 810 G updates instead of 324; tau still reaches 0.3 (0.1 every 3 epochs)
+    # 5x the G updates (800 instead of 320); tau still reaches 0.3 (0.1 every 3 epochs)
     ("03_multiscale_attention_gan", "lr2e-4_ema_1to1_e10", {"learning_rate": 2e-4,
                                                             "ema_decay": 0.999,
                                                             "d_steps_per_g_step": 1, "epochs": 10,

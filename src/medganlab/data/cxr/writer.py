@@ -31,13 +31,21 @@ CSV_HEADER = (
 
 KIND = "cxr-phantom"
 
+# NIH ChestX-ray14 holds 112,120 images of 30,805 patients: 3.64 images per patient. The
+# number of images of a patient is geometric with this probability, capped at FOLLOW_UP_CAP
+# (mean 3.62): about a quarter of the patients have one image, and the cap keeps the
+# patient-level splits of a small set even (NIH's longest series are far longer).
+FOLLOW_UP_P = 0.27
+FOLLOW_UP_CAP = 12
+
 
 def _derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
 def _plan(n: int, seed: int, labels: list[list[str]]) -> list[dict[str, Any]]:
-    """Assign images to patients (NIH-like follow-ups) and derive every per-image seed."""
+    """Assign images to patients (NIH-like follow-ups: 3.6 images per patient on average)
+    and derive every per-image seed."""
     rng = np.random.default_rng([seed, 13])
     tasks: list[dict[str, Any]] = []
     patient, follow_up, remaining = 0, 0, 0
@@ -45,7 +53,7 @@ def _plan(n: int, seed: int, labels: list[list[str]]) -> list[dict[str, Any]]:
         if remaining == 0:
             patient += 1
             follow_up = 0
-            remaining = int(min(rng.geometric(0.55), 8))
+            remaining = int(min(rng.geometric(FOLLOW_UP_P), FOLLOW_UP_CAP))
             patient_seed = _derived_seed(seed, patient, 101)
             sex, age = _sex_and_age(patient_seed)  # the anatomy's, without drawing it
         tasks.append(
