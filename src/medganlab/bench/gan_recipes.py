@@ -59,6 +59,13 @@ RECIPES: tuple[tuple[str, str, dict], ...] = (
     ("02_conditional_gan", "proj_da_ema_32px_e40", {"discriminator": "projection",
                                                     "diff_augment": DA, "ema_decay": 0.999,
                                                     "image_size": 32, "epochs": 40}),
+    # two time-scale rates (Heusel et al. 2017; SAGAN's G 1e-4 / D 4e-4), and spectral
+    # normalisation in the projection discriminator (Miyato et al. 2018), one at a time
+    ("02_conditional_gan", "proj_da_ema_ttur", {"discriminator": "projection", "diff_augment": DA,
+                                                "ema_decay": 0.999, "learning_rate": 1e-4,
+                                                "d_learning_rate": 4e-4}),
+    ("02_conditional_gan", "proj_da_ema_sn", {"discriminator": "projection", "diff_augment": DA,
+                                              "ema_decay": 0.999, "spectral_norm": True}),
     # the paper's rate (the gpu profile's); the cpu profile now trains at 2e-4
     ("03_multiscale_attention_gan", "paper_lr", {"learning_rate": 2e-5}),
     ("03_multiscale_attention_gan", "lr2e-4_ema", {"learning_rate": 2e-4, "ema_decay": 0.999}),
