@@ -365,7 +365,7 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   `cfg.d_learning_rate` lets you try a faster D (two time-scale rates: D learns faster than G, Heusel et al. 2017)
 #   in your own run.
 # - **Not on: class-balanced sampling.** `nih.make_dataset(..., balance=True)` draws every
-#   finding equally often, so the rarest (about 60 Pneumonia images) is seen as often as the
+#   finding equally often, so the rarest (about 55 Pneumonia images) is seen as often as the
 #   commonest (about 780 Infiltration). Measured with the projection discriminator it moved
 #   accuracy between findings but not up (mean 0.24 → 0.22), so the `cpu` profile keeps the
 #   data's own frequencies; try it in your own run (give `fit_gan` a `steps_per_epoch`, e.g.
@@ -583,7 +583,11 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # notebook 04 builds it): the paper's concatenation alone 0.16 (five findings at 0; Fréchet
 # 146); with DiffAugment and EMA 0.14 (Fréchet 57: sharper chests, same rows); the
 # projection discriminator with both 0.24 (one finding at 0; Fréchet 17, ribs and domes
-# visible). Halving the batch to 32 (800 updates, the same images seen, the same cost) gave
+# visible), and 0.17 when rerun on the current data set (same labels, same recipe): runs of
+# this length vary by about ±0.05. On that data set two time-scale rates (G 1e-4, D 4e-4)
+# gave 0.16–0.19 with sharp ribs but nearly the same chest across each row (diversity 0.43
+# of real), and spectral normalisation in the projection D 0.18–0.20 with blurrier chests
+# (Fréchet 36–40); neither is a gain beyond that spread. Halving the batch to 32 (800 updates, the same images seen, the same cost) gave
 # the projection run 0.24 again, and class-balanced sampling 0.22. The projection run at
 # half the image side (32 px) for four times the epochs (1,600 updates in the same time,
 # judged by a classifier trained at 32 px) gave 0.29, and its averaged generator 0.26 with
