@@ -178,3 +178,23 @@ def test_checkpoint_errors_are_clear(tmp_path):
         restore_latest(GAN(tiny_generator(), tiny_discriminator(), LATENT), tmp_path / "ckpt")
     with pytest.raises(ValueError, match="every_n_steps needs a checkpoint_dir"):
         fit_gan(gan, dataset(1), epochs=1, every_n_steps=1)
+
+
+def test_a_run_with_other_learning_rates_does_not_resume_silently(tmp_path):
+    """Changing cfg.learning_rate and re-running the cell must not report the old run as
+    this one: the checkpoints keep their optimiser settings and a mismatch is refused."""
+    checkpoint_dir = tmp_path / "ckpt"
+    fit_gan(new_gan(), dataset(2), 1, checkpoint_dir=checkpoint_dir, verbose=0)
+    files = {p.name: p.read_bytes() for p in checkpoint_dir.iterdir()}
+    faster_d = GAN(tiny_generator(), tiny_discriminator(), LATENT)
+    faster_d.compile(
+        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        d_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
+    )
+    with pytest.raises(ValueError, match=r"other settings \(d_optimizer learning_rate: .*delete"):
+        fit_gan(faster_d, dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0)
+    assert {p.name: p.read_bytes() for p in checkpoint_dir.iterdir()} == files, "nothing lost"
+    assert int(faster_d.global_step.numpy()) == 0
+    # the same settings resume as before
+    same = new_gan()
+    assert fit_gan(same, dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0).epoch == [1]

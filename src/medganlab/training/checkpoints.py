@@ -66,7 +66,14 @@ class _State:
             self.checkpoint, str(self.directory), max_to_keep=2, checkpoint_name=_PREFIX
         )
 
+    def settings(self) -> dict:
+        """The optimisers' hyperparameters: the weights alone do not tell that a run with a
+        changed learning rate is a different run (its checkpoint would restore silently)."""
+        return {name: _optimizer_settings(getattr(self.gan, name))
+                for name in ("g_optimizer", "d_optimizer")}  # fmt: skip
+
     def save(self, epoch: int, step_in_epoch: int) -> str:
+        _write_json(self.directory / _SETTINGS, self.settings())
         self.epoch.assign(epoch)
         self.step_in_epoch.assign(step_in_epoch)
         path = self.manager.save(checkpoint_number=int(self.gan.global_step.numpy()))
@@ -81,6 +88,22 @@ class _State:
         path = self.manager.latest_checkpoint
         if path is None:
             return None
+        stored_file = self.directory / _SETTINGS
+        if stored_file.is_file():  # checkpoints from before settings were recorded: resume
+            stored, now = json.loads(stored_file.read_text()), self.settings()
+            changed = [
+                f"{network} {key}: {stored[network].get(key)!r} -> {value!r}"
+                for network, values in now.items()
+                for key, value in values.items()
+                if stored.get(network, {}).get(key) != value
+            ]
+            if changed:
+                raise ValueError(
+                    f"the checkpoints in {self.directory} belong to a run with other settings "
+                    f"({'; '.join(changed)}); resuming would mix two runs. To train these "
+                    "settings from scratch, delete that folder (or give this run another "
+                    "one); to continue the old run, use its settings again."
+                )
         try:
             status = self.checkpoint.restore(path)
             status.assert_existing_objects_matched().expect_partial()
@@ -99,6 +122,32 @@ class _State:
             int(self.step_in_epoch.numpy()),
             int(self.gan.global_step.numpy()),
         )
+
+
+_SETTINGS = "settings.json"
+
+
+def _optimizer_settings(optimizer) -> dict:
+    """Class and hyperparameters of an optimiser (inside a loss-scale wrapper, if any)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    config = inner.get_config()
+    out = {"class": type(inner).__name__}
+    for key in ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay", "momentum"):
+        if key in config:
+            value = config[key]
+            out[key] = (
+                float(value)
+                if isinstance(value, int | float)
+                else json.loads(json.dumps(value, default=str))
+            )
+    return out
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True))
+    os.replace(tmp, path)
 
 
 def _write_rng(path: Path) -> None:
