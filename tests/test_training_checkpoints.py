@@ -198,3 +198,36 @@ def test_a_run_with_other_learning_rates_does_not_resume_silently(tmp_path):
     # the same settings resume as before
     same = new_gan()
     assert fit_gan(same, dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0).epoch == [1]
+
+
+def test_a_run_on_a_regenerated_data_set_does_not_resume_silently(tmp_path):
+    """A finished run on the phantom's previous generator version must not be shown as this
+    run after the data set was regenerated: the data's identity is kept with the checkpoints."""
+    from medganlab.data.manifest import write_manifest
+
+    data, checkpoint_dir = tmp_path / "cxr", tmp_path / "ckpt"
+    data.mkdir()
+    (data / "x.png").write_bytes(b"image")
+    write_manifest(data, "cxr-phantom", {"generator_version": 5, "n": 8})
+    fit_gan(new_gan(), dataset(2), 1, checkpoint_dir=checkpoint_dir, verbose=0, data_root=data)
+    assert fit_gan(new_gan(), dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0,
+                   data_root=data).epoch == [1], "the same data set resumes"  # fmt: skip
+    files = {p.name: p.read_bytes() for p in checkpoint_dir.iterdir()}
+    write_manifest(data, "cxr-phantom", {"generator_version": 6, "n": 8})
+    regenerated = new_gan()
+    with pytest.raises(ValueError, match=r"data params\.generator_version: 5 -> 6.*delete"):
+        fit_gan(regenerated, dataset(2), 3, checkpoint_dir=checkpoint_dir, verbose=0,
+                data_root=data)  # fmt: skip
+    assert {p.name: p.read_bytes() for p in checkpoint_dir.iterdir()} == files, "nothing lost"
+    assert int(regenerated.global_step.numpy()) == 0
+
+
+def test_checkpoints_that_recorded_no_data_set_still_resume(tmp_path):
+    checkpoint_dir = tmp_path / "ckpt"
+    fit_gan(new_gan(), dataset(2), 1, checkpoint_dir=checkpoint_dir, verbose=0)
+    assert "data" not in json.loads((checkpoint_dir / "settings.json").read_text())
+    resumed = fit_gan(new_gan(), dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0,
+                      data_root=tmp_path)  # fmt: skip
+    assert resumed.epoch == [1]
+    stored = json.loads((checkpoint_dir / "settings.json").read_text())
+    assert stored["data"] == {"folder": str(tmp_path.resolve())}, "no manifest: the path"

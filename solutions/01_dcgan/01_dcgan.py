@@ -400,7 +400,9 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #
 # Put your networks into the course's `GAN` model and train with `fit_gan`, which wraps
 # `fit()` with a checkpoint: run the cell again after a disconnect and it continues where it
-# stopped. The callbacks save a sample grid of fixed noise every epoch, the loss history and
+# stopped. The checkpoint also records the optimisers' settings and the data set (its
+# `data_root`); a re-run with other learning rates or regenerated data stops with a message
+# saying what changed, instead of resuming a different run. The callbacks save a sample grid of fixed noise every epoch, the loss history and
 # a health check (diversity of the samples).
 
 #
@@ -442,7 +444,7 @@ health = HealthMonitor(reference_images=real_batch, generator=ema)
 
 # %%
 history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-                  checkpoint_dir=run / "checkpoints",
+                  checkpoint_dir=run / "checkpoints", data_root=data_root,
                   callbacks=[c for c in (ema, samples, losses, health) if c is not None])
 # what the grids show and what is exported (a finished run reloads its saved average)
 sampler = ema.attach(generator) if ema else generator

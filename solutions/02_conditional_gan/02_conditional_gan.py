@@ -398,7 +398,7 @@ def train_conditional_gan(generator, discriminator, run, epochs):
                          ncols=cfg.per_finding_samples, generator=ema)
     losses = LossHistory(run)
     fit_gan(gan, train_ds, epochs=epochs, steps_per_epoch=cfg.steps_per_epoch,
-            checkpoint_dir=run / "checkpoints",
+            checkpoint_dir=run / "checkpoints", data_root=root,
             callbacks=[c for c in (ema, samples, losses) if c is not None])
     # attach(): the average, also when a finished run is re-run (fit_gan then skips training)
     return (ema.attach(generator) if ema else generator), samples, losses

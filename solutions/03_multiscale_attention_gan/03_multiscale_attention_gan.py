@@ -790,7 +790,8 @@ losses = LossHistory(run)
 # %%
 start = time.perf_counter()
 history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-                  checkpoint_dir=run / "checkpoints", callbacks=[samples, tau, health, losses])
+                  checkpoint_dir=run / "checkpoints", data_root=root,
+                  callbacks=[samples, tau, health, losses])
 train_seconds = time.perf_counter() - start
 print(f"trained in {train_seconds / 60:.1f} min")
 

@@ -530,7 +530,8 @@ def train_pix2pix(condition):
                                   val.images[fixed], folder / "triptychs")
     losses = LossHistory(folder)
     fit_gan(gan, dataset, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-            checkpoint_dir=folder / "checkpoints", callbacks=[triptychs, losses])
+            checkpoint_dir=folder / "checkpoints", data_root=data_root,
+            callbacks=[triptychs, losses])
     return {"generator": gan.generator, "triptychs": triptychs, "losses": losses}
 
 # %%

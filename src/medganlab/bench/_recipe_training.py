@@ -105,6 +105,13 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         else:
             raise ValueError(f"discriminator: expected 'concat' or 'projection', got {kind!r}")
         step_fn, kwargs = ns["conditional_train_step"], {"num_classes": cfg.num_classes}
+        weight = extras.get("auxiliary_weight")
+        if weight:  # AC-GAN: a class head on D's features, trained on the reals (not graded)
+            from medganlab.training.auxiliary import auxiliary_train_step, with_auxiliary_classifier
+
+            discriminator = with_auxiliary_classifier(discriminator, cfg.num_classes)
+            step_fn = functools.partial(auxiliary_train_step, weight=float(weight))
+            kind = f"{kind}+ac"
     else:  # 03_multiscale_attention_gan
         generator = ns["build_generator"](
             cfg.latent_dim,

@@ -66,6 +66,12 @@ RECIPES: tuple[tuple[str, str, dict], ...] = (
                                                 "d_learning_rate": 4e-4}),
     ("02_conditional_gan", "proj_da_ema_sn", {"discriminator": "projection", "diff_augment": DA,
                                               "ema_decay": 0.999, "spectral_norm": True}),
+    # an auxiliary classifier in D (AC-GAN, Odena et al. 2017; training/auxiliary.py): a
+    # supervised class loss on the reals for D, on the fakes for G; changes the published loss
+    ("02_conditional_gan", "proj_da_ema_ac", {"discriminator": "projection", "diff_augment": DA,
+                                              "ema_decay": 0.999, "auxiliary_weight": 1.0}),
+    ("02_conditional_gan", "concat_da_ema_ac", {"discriminator": "concat", "diff_augment": DA,
+                                                "ema_decay": 0.999, "auxiliary_weight": 1.0}),
     # the paper's rate (the gpu profile's); the cpu profile now trains at 2e-4
     ("03_multiscale_attention_gan", "paper_lr", {"learning_rate": 2e-5}),
     ("03_multiscale_attention_gan", "lr2e-4_ema", {"learning_rate": 2e-4, "ema_decay": 0.999}),
@@ -80,7 +86,7 @@ RECIPES: tuple[tuple[str, str, dict], ...] = (
 # keys a row may set that are not fields of the notebook's config (the trainer reads them)
 EXTRA_KEYS = {
     "01_dcgan": (),
-    "02_conditional_gan": ("balance", "spectral_norm"),
+    "02_conditional_gan": ("balance", "spectral_norm", "auxiliary_weight"),
     "03_multiscale_attention_gan": ("balance", "ema_decay"),
 }
 _NOT_KNOBS = {"assignment", "profile"}

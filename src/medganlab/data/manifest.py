@@ -23,6 +23,7 @@ __all__ = [
     "sha256_file",
     "read_manifest",
     "manifest_matches",
+    "dataset_identity",
     "write_manifest",
     "atomic_dataset_dir",
     "verify_manifest",
@@ -59,6 +60,16 @@ def manifest_matches(folder: Path, kind: str, params: Mapping[str, Any]) -> bool
         and manifest.get("kind") == kind
         and manifest.get("params") == json.loads(json.dumps(dict(params)))
     )
+
+
+def dataset_identity(folder: Path) -> dict[str, Any]:
+    """What makes ``folder``'s data set this one: its manifest's kind and parameters (for a
+    phantom, the generator version too), or its resolved path when it has no manifest (a
+    plugged-in real data set)."""
+    manifest = read_manifest(folder)
+    if manifest is None or "kind" not in manifest:
+        return {"folder": str(Path(folder).expanduser().resolve())}
+    return {"kind": manifest["kind"], "params": manifest.get("params", {})}
 
 
 def write_manifest(

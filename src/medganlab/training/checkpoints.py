@@ -31,6 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from medganlab.data.manifest import dataset_identity
 from medganlab.training.callbacks import default_verbose
 from medganlab.training.gan import GAN
 
@@ -42,7 +43,9 @@ _PREFIX = "ckpt"
 class _State:
     """The ``tf.train.Checkpoint`` of a GAN plus its position counters."""
 
-    def __init__(self, gan: GAN, directory: str | os.PathLike):
+    def __init__(
+        self, gan: GAN, directory: str | os.PathLike, data_root: str | os.PathLike | None = None
+    ):
         if not isinstance(gan, GAN):
             raise ValueError(f"expected a medganlab GAN, got {type(gan).__name__}")
         if gan.g_optimizer is None or gan.d_optimizer is None:
@@ -50,6 +53,7 @@ class _State:
         gan.build_optimizers()
         self.gan = gan
         self.directory = Path(directory).expanduser()
+        self.data = None if data_root is None else dataset_identity(Path(data_root))
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         self.checkpoint = tf.train.Checkpoint(
@@ -67,10 +71,14 @@ class _State:
         )
 
     def settings(self) -> dict:
-        """The optimisers' hyperparameters: the weights alone do not tell that a run with a
-        changed learning rate is a different run (its checkpoint would restore silently)."""
-        return {name: _optimizer_settings(getattr(self.gan, name))
-                for name in ("g_optimizer", "d_optimizer")}  # fmt: skip
+        """The optimisers' hyperparameters and the data set's identity: the weights alone do
+        not tell that a run with a changed learning rate, or on a regenerated data set, is a
+        different run (its checkpoint would restore silently)."""
+        out = {name: _optimizer_settings(getattr(self.gan, name))
+               for name in ("g_optimizer", "d_optimizer")}  # fmt: skip
+        if self.data is not None:
+            out["data"] = self.data
+        return out
 
     def save(self, epoch: int, step_in_epoch: int) -> str:
         _write_json(self.directory / _SETTINGS, self.settings())
@@ -90,12 +98,13 @@ class _State:
             return None
         stored_file = self.directory / _SETTINGS
         if stored_file.is_file():  # checkpoints from before settings were recorded: resume
-            stored, now = json.loads(stored_file.read_text()), self.settings()
+            stored, now = json.loads(stored_file.read_text()), _flat(self.settings())
+            # a section (e.g. "data") the old run did not record is not compared
             changed = [
-                f"{network} {key}: {stored[network].get(key)!r} -> {value!r}"
-                for network, values in now.items()
-                for key, value in values.items()
-                if stored.get(network, {}).get(key) != value
+                f"{key}: {stored_flat.get(key)!r} -> {value!r}"
+                for stored_flat in [_flat(stored)]
+                for key, value in now.items()
+                if key.split(" ")[0] in stored and stored_flat.get(key) != value
             ]
             if changed:
                 raise ValueError(
@@ -125,6 +134,22 @@ class _State:
 
 
 _SETTINGS = "settings.json"
+
+
+def _flat(settings: dict) -> dict:
+    """``{"section key.sub": value}``, JSON-normalised (tuples become lists)."""
+    out: dict = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict) and value:
+            for key in sorted(value):
+                walk(f"{prefix}{'.' if ' ' in prefix else ' '}{key}", value[key])
+        else:
+            out[prefix] = value
+
+    for section, values in json.loads(json.dumps(settings, default=str)).items():
+        walk(section, values)
+    return out
 
 
 def _optimizer_settings(optimizer) -> dict:
@@ -157,9 +182,7 @@ def _write_rng(path: Path) -> None:
         "numpy": [state[0], state[1].tolist(), *map(float, state[2:])],
         "python": [version, list(internal), gauss],
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    _write_json(path, data)
 
 
 def _read_rng(path: Path) -> None:
@@ -183,12 +206,18 @@ class GanCheckpoint(keras.callbacks.Callback):
         last_saved: path of the last checkpoint written.
     """
 
-    def __init__(self, directory: str | os.PathLike, every_n_steps: int | None = None):
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        every_n_steps: int | None = None,
+        data_root: str | os.PathLike | None = None,
+    ):
         super().__init__()
         if every_n_steps is not None and every_n_steps < 1:
             raise ValueError(f"every_n_steps: expected None or >= 1, got {every_n_steps}")
         self.directory = Path(directory).expanduser()
         self.every_n_steps = every_n_steps
+        self.data_root = data_root
         self.step_offset = 0
         self.last_saved: str | None = None
         self._state: _State | None = None
@@ -198,7 +227,7 @@ class GanCheckpoint(keras.callbacks.Callback):
         """The checkpoint of ``gan`` (default: the model being trained)."""
         gan = gan if gan is not None else self.model
         if self._state is None or self._state.gan is not gan:
-            self._state = _State(gan, self.directory)
+            self._state = _State(gan, self.directory, self.data_root)
         return self._state
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -264,6 +293,7 @@ def fit_gan(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str | None = None,
     every_n_steps: int | None = None,
+    data_root: str | os.PathLike | None = None,
 ) -> keras.callbacks.History:
     """Train ``gan`` to ``epochs`` epochs, resuming from the last checkpoint in ``checkpoint_dir``.
 
@@ -281,6 +311,10 @@ def fit_gan(
         callbacks: more callbacks (``SampleGrid``, ``LossHistory``, ``HealthMonitor``...).
         verbose: ``fit()`` verbosity (default :func:`default_verbose`).
         every_n_steps: also checkpoint mid-epoch every this many steps.
+        data_root: the folder ``dataset`` reads from. Its identity (the manifest's kind and
+            generation parameters, e.g. the phantom's generator version; the folder's path
+            when it has no manifest) is kept with the checkpoints, so a run on a regenerated
+            or other data set is refused instead of resumed.
 
     Returns:
         The ``keras.callbacks.History`` of the epochs trained by this call.
@@ -295,7 +329,9 @@ def fit_gan(
     callbacks = list(callbacks)
     epoch, skip, checkpointer = 0, 0, None
     if checkpoint_dir is not None:
-        checkpointer = GanCheckpoint(checkpoint_dir, every_n_steps=every_n_steps)
+        checkpointer = GanCheckpoint(
+            checkpoint_dir, every_n_steps=every_n_steps, data_root=data_root
+        )
         restored = checkpointer.state(gan).restore()
         if restored is not None:
             epoch, skip, global_step = restored

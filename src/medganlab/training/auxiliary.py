@@ -1,0 +1,105 @@
+"""An auxiliary classifier in D (AC-GAN, Odena et al. 2017): a measured lever for notebook 02.
+
+Neither of 02's discriminators is *taught* the findings: the concatenation and the projection
+discriminator learn what a label means only through the real/fake game, which on a
+400-update budget leaves the generator drawing one chest for every label (issue 18). AC-GAN
+adds a supervised signal: D gets a second head that classifies the image into the findings,
+
+- D's update adds ``weight * CE(labels, classes(real))``: the head learns the findings from
+  the real images, as a classifier would (only the reals: trained on fakes too, as in the
+  original paper, the head also rewards fakes that are easy to classify, not realistic);
+- G's update adds ``weight * CE(labels, classes(G(z, labels)))``: G is asked to draw images
+  that the head reads as the label it was given.
+
+This changes the losses of the published cGAN, so notebook 02 keeps it out of its graded
+parts; :func:`with_auxiliary_classifier` adds the head to any ``[image, c] -> logit``
+discriminator and :func:`auxiliary_train_step` is the whole step (02's step plus the two
+terms), used by ``python -m medganlab.bench gan_recipes`` to measure the lever.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from medganlab.training.updates import apply_gradients
+
+__all__ = ["CLASS_HEAD", "auxiliary_train_step", "with_auxiliary_classifier"]
+
+CLASS_HEAD = "auxiliary_classes"  # the Dense layer that reads the findings from D's features
+
+
+def with_auxiliary_classifier(discriminator: keras.Model, num_classes: int) -> keras.Model:
+    """``[image, c] -> [logit, class logits]``: ``discriminator`` plus a class head.
+
+    The head is a ``Dense(num_classes)`` on the flattened input of the discriminator's last
+    ``Dense`` layer (its image features), in float32; both outputs share all other weights.
+
+    Raises:
+        ValueError: the discriminator has no ``Flatten`` layer feeding a final ``Dense``.
+    """
+    flats = [layer for layer in discriminator.layers if isinstance(layer, layers.Flatten)]
+    if len(flats) != 1:
+        raise ValueError(
+            f"with_auxiliary_classifier: expected a discriminator with one Flatten layer (its "
+            f"features), got {len(flats)} in {discriminator.name!r}"
+        )
+    features = flats[0].output
+    classes = layers.Dense(num_classes, dtype="float32", name=CLASS_HEAD)(features)
+    return keras.Model(
+        discriminator.inputs,
+        [discriminator.output, classes],
+        name=f"{discriminator.name}_ac",
+    )
+
+
+def _bce(labels, logits):
+    logits = tf.cast(logits, "float32")
+    return tf.reduce_mean(keras.losses.binary_crossentropy(labels, logits, from_logits=True))
+
+
+def _ce(labels, logits):
+    logits = tf.cast(logits, "float32")
+    return tf.reduce_mean(keras.losses.categorical_crossentropy(labels, logits, from_logits=True))
+
+
+def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
+    """One AC-GAN update of D, then of G (02's conditional step plus the class terms).
+
+    ``gan.discriminator`` returns ``[logit, class logits]`` (:func:`with_auxiliary_classifier`).
+    Returns 02's four values and ``class_loss`` (the head's cross-entropy on the reals) and
+    ``class_accuracy`` (its accuracy on the fakes of D's update: how well G obeys the head).
+    """
+    labels, n = tf.cast(labels, "float32"), tf.shape(real_images)[0]
+    both = tf.concat([labels, labels], 0)
+
+    def score(fakes):
+        return gan.discriminator([tf.concat([real_images, fakes], 0), both], training=True)
+
+    with tf.GradientTape() as tape:
+        logits, classes = score(gan.generator([gan.sample_noise(n), labels], training=True))
+        class_loss = _ce(labels, classes[:n])
+        d_loss = _bce(tf.ones_like(logits[:n]), logits[:n]) + _bce(
+            tf.zeros_like(logits[n:]), logits[n:]
+        )
+        total = d_loss + weight * class_loss
+    apply_gradients(gan.d_optimizer, tape, total, gan.discriminator.trainable_variables)
+    with tf.GradientTape() as tape:
+        fake_logits, fake_classes = score(
+            gan.generator([gan.sample_noise(n), labels], training=True)
+        )
+        g_loss = _bce(tf.ones_like(fake_logits[n:]), fake_logits[n:])
+        total = g_loss + weight * _ce(labels, fake_classes[n:])
+    apply_gradients(gan.g_optimizer, tape, total, gan.generator.trainable_variables)
+    asked = tf.argmax(labels, -1)
+    return {
+        "d_loss": d_loss,
+        "g_loss": g_loss,
+        "d_real_accuracy": tf.reduce_mean(tf.cast(logits[:n] > 0, "float32")),
+        "d_fake_accuracy": tf.reduce_mean(tf.cast(logits[n:] < 0, "float32")),
+        "class_loss": class_loss,
+        "class_accuracy": tf.reduce_mean(
+            tf.cast(tf.equal(tf.argmax(classes[n:], -1), asked), "float32")
+        ),
+    }

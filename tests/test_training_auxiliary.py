@@ -1,0 +1,110 @@
+"""The AC-GAN lever (training/auxiliary.py): a class head on D, trained on reals, asked of G."""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from medganlab.models import build_projection_discriminator
+from medganlab.training import GAN, augmented_discriminator
+from medganlab.training.auxiliary import (
+    CLASS_HEAD,
+    auxiliary_train_step,
+    with_auxiliary_classifier,
+)
+
+CLASSES, SIDE, LATENT = 3, 16, 8
+
+
+def _generator():
+    z, c = keras.Input((LATENT,)), keras.Input((CLASSES,))
+    x = layers.Dense(4 * 4 * 8)(layers.Concatenate()([z, c]))
+    x = layers.Reshape((4, 4, 8))(x)
+    x = layers.Conv2DTranspose(8, 4, 2, padding="same", activation="relu")(x)
+    image = layers.Conv2DTranspose(1, 4, 2, padding="same", activation="tanh", dtype="float32")(x)
+    return keras.Model([z, c], image)
+
+
+def _batch(n=12):
+    """Class k is a bright band in rows 5k..5k+4: a head can learn it in a few steps."""
+    labels = np.eye(CLASSES, dtype="float32")[np.arange(n) % CLASSES]
+    images = np.full((n, SIDE, SIDE, 1), -1.0, "float32")
+    for i, k in enumerate(np.arange(n) % CLASSES):
+        images[i, 5 * k : 5 * k + 5] = 1.0
+    return images, labels
+
+
+def _gan(weight, augment=False):
+    keras.utils.set_random_seed(0)
+    d = with_auxiliary_classifier(build_projection_discriminator(SIDE, CLASSES, 4), CLASSES)
+    if augment:
+        d = augmented_discriminator(d, ("color", "translation"), seed=0)
+    gan = GAN(
+        _generator(), d, latent_dim=LATENT, num_classes=CLASSES,
+        train_step_fn=functools.partial(auxiliary_train_step, weight=weight),
+    )  # fmt: skip
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    return gan
+
+
+def test_head_reads_the_features_and_returns_float32_class_logits():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        base = build_projection_discriminator(SIDE, CLASSES, 4)
+        d = with_auxiliary_classifier(base, CLASSES)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    images, labels = _batch(4)
+    logit, classes = d([images, labels], training=False)
+    assert tuple(logit.shape) == (4, 1) and tuple(classes.shape) == (4, CLASSES)
+    assert keras.backend.standardize_dtype(classes.dtype) == "float32"
+    np.testing.assert_allclose(np.asarray(logit), np.asarray(base([images, labels])), atol=1e-2)
+    shared = {id(v) for v in base.trainable_variables}
+    own = [v for v in d.trainable_variables if id(v) not in shared]
+    assert {v.path.split("/")[0] for v in own} == {CLASS_HEAD}, "only the head is new"
+
+
+def test_a_discriminator_without_one_flatten_is_refused():
+    x = keras.Input((SIDE, SIDE, 1))
+    c = keras.Input((CLASSES,))
+    plain = keras.Model([x, c], layers.Dense(1)(layers.GlobalAveragePooling2D()(x)))
+    with pytest.raises(ValueError, match="one Flatten layer"):
+        with_auxiliary_classifier(plain, CLASSES)
+
+
+def test_the_head_learns_the_classes_of_the_reals_in_graph_mode():
+    gan = _gan(weight=1.0, augment=True)
+    images, labels = _batch()
+    first = gan.train_on_batch(images, labels, return_dict=True)
+    for _ in range(25):
+        last = gan.train_on_batch(images, labels, return_dict=True)
+    assert {"d_loss", "g_loss", "class_loss", "class_accuracy"} <= set(last)
+    assert int(gan.d_optimizer.iterations.numpy()) == 26
+    assert int(gan.g_optimizer.iterations.numpy()) == 26
+    assert last["class_loss"] < 0.5 * first["class_loss"], (first, last)
+
+
+@pytest.mark.parametrize("network", ["generator", "discriminator"])
+def test_the_class_terms_reach_both_updates(network):
+    """Weight 0 is 02's plain step; any weight > 0 changes D's and G's update from it."""
+    images, labels = _batch()
+    after = {}
+    for weight in (0.0, 5.0):
+        gan = _gan(weight)
+        gan.train_on_batch(images, labels)
+        after[weight] = [np.asarray(v) for v in getattr(gan, network).trainable_variables]
+    gap = max(float(np.abs(a - b).max()) for a, b in zip(after[0.0], after[5.0], strict=True))
+    assert gap > 1e-6, f"the class term did not change {network}'s update"
+
+
+def test_head_is_untouched_without_weight():
+    gan = _gan(0.0)
+    head = gan.discriminator.get_layer(CLASS_HEAD).kernel
+    before = np.asarray(head).copy()
+    gan.train_on_batch(*_batch())
+    np.testing.assert_array_equal(np.asarray(head), before)
