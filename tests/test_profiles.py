@@ -101,3 +101,15 @@ def test_gpu_keeps_the_papers_learning_rates():
     assert profile_for("02_conditional_gan", "gpu").learning_rate == 2e-4  # DCGAN
     assert profile_for("02_conditional_gan", "gpu").d_learning_rate is None
     assert profile_for("01_dcgan", "gpu").learning_rate == 2e-4
+
+
+def test_gpu_trains_the_gans_as_published_without_recipe_levers():
+    """DiffAugment, EMA and the auxiliary classifier are cpu-budget levers; gpu keeps the papers'."""
+    for name in ("01_dcgan", "02_conditional_gan"):
+        cfg = profile_for(name, "gpu")
+        assert not cfg.diff_augment and cfg.ema_decay is None, f"{name}: expected no levers on gpu"
+    gpu = profile_for("02_conditional_gan", "gpu")
+    assert gpu.discriminator == "concat" and gpu.auxiliary_weight is None
+    assert profile_for("02_conditional_gan", "cpu").discriminator == "concat", (
+        "the main cpu run keeps the paper's concatenation; extensions go to the comparison run"
+    )

@@ -43,6 +43,8 @@ if "google.colab" in sys.modules:
     pass
 
 # %%
+import functools
+
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,6 +60,7 @@ from medganlab.plotting import plot_history
 from medganlab.report import show_metrics
 from medganlab.training import GAN, LossHistory, SampleGrid, apply_gradients, fit_gan
 from medganlab.training.artifacts import export_generator
+from medganlab.training.auxiliary import auxiliary_train_step, with_auxiliary_classifier
 from medganlab.training.callbacks import mean_pairwise_distance
 from medganlab.training.recipes import GeneratorEMA, augmented_discriminator
 
@@ -361,7 +364,7 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   the export use an average of the generator over the last few hundred steps, which
 #   smooths the step-to-step oscillation of a short adversarial run.
 # - **Learning rates** (`cfg.learning_rate`, `cfg.d_learning_rate`): DCGAN's 2e-4 for both
-#   networks is already sized for a short run (a `cpu` run makes 400 updates), so it stays;
+#   networks is already sized for a short run (a `cpu` run makes 320 updates), so it stays;
 #   `cfg.d_learning_rate` lets you try a faster D (two time-scale rates: D learns faster than G, Heusel et al. 2017)
 #   in your own run.
 # - **Not on: class-balanced sampling.** `nih.make_dataset(..., balance=True)` draws every
@@ -371,7 +374,8 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   data's own frequencies; try it in your own run (give `fit_gan` a `steps_per_epoch`, e.g.
 #   `nih.balanced_steps(index, cfg.batch_size)`: the balanced stream never ends).
 # - **Which discriminator** (`cfg.discriminator`): yours, the paper's concatenation; the
-#   section after the measurement compares it with a projection discriminator.
+#   section after the measurement compares it with a projection discriminator, which in
+#   the `cpu` profile also gets an auxiliary classifier (`cfg.auxiliary_weight`).
 #
 # `train_conditional_gan` wires these around your networks and runs `fit_gan` (re-running
 # the cell resumes from the run's checkpoint).
@@ -383,13 +387,26 @@ if cfg.discriminator not in DISCRIMINATORS:
     raise ValueError(f"cfg.discriminator: expected one of {sorted(DISCRIMINATORS)}, got {cfg.discriminator!r}")
 grid_labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, axis=0)
 
+
+def with_classifier(kind):
+    """Whether cfg puts an auxiliary classifier (the extension at the end) on this D."""
+    return kind == "projection" and bool(cfg.auxiliary_weight)
+
+
+def run_name(kind):
+    return f"{kind} + AC" if with_classifier(kind) else kind
+
 # %%
-def train_conditional_gan(generator, discriminator, run, epochs):
+def train_conditional_gan(generator, discriminator, run, epochs, classifier_head=False):
     """Train with cfg's recipe; return (the generator to draw from, its SampleGrid, LossHistory)."""
+    step = conditional_train_step  # yours
+    if classifier_head:  # AC-GAN (given): your step plus a class loss for D's reals and G
+        discriminator = with_auxiliary_classifier(discriminator, cfg.num_classes)
+        step = functools.partial(auxiliary_train_step, weight=cfg.auxiliary_weight)
     d_for_training = (augmented_discriminator(discriminator, cfg.diff_augment, seed=cfg.seed)
                       if cfg.diff_augment else discriminator)  # augments the image input only
     gan = GAN(generator, d_for_training, latent_dim=cfg.latent_dim, num_classes=cfg.num_classes,
-              train_step_fn=conditional_train_step)
+              train_step_fn=step)
     gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
                 d_optimizer=keras.optimizers.Adam(cfg.d_learning_rate or cfg.learning_rate,
                                                   beta_1=cfg.beta_1))
@@ -408,9 +425,9 @@ def train_conditional_gan(generator, discriminator, run, epochs):
 if cfg.discriminator != "concat":  # the main run with the given projection discriminator
     discriminator = build_projection_discriminator(cfg.image_size, cfg.num_classes,
                                                    cfg.discriminator_width)
-sampler, samples, losses = train_conditional_gan(generator, discriminator,
-                                                 run_dir("02_conditional_gan", cfg.profile),
-                                                 cfg.epochs)
+sampler, samples, losses = train_conditional_gan(
+    generator, discriminator, run_dir("02_conditional_gan", cfg.profile), cfg.epochs,
+    classifier_head=with_classifier(cfg.discriminator))
 
 # %%
 def show_finding_grid(samples, title):
@@ -425,7 +442,7 @@ def show_finding_grid(samples, title):
     plt.show()
 
 
-show_finding_grid(samples, f"{cfg.discriminator} discriminator, {cfg.epochs} epoch(s)")
+show_finding_grid(samples, f"{run_name(cfg.discriminator)} discriminator, {cfg.epochs} epoch(s)")
 
 # %%
 plot_history(losses.history, keys=["d_loss", "g_loss"], title="cDCGAN losses")
@@ -506,7 +523,7 @@ def show_confusion(counts, name):
     plt.show()
 
 
-show_confusion(confusion, cfg.discriminator)
+show_confusion(confusion, run_name(cfg.discriminator))
 
 # %% [markdown]
 # ## Extension: put the label at the end — the projection discriminator
@@ -522,21 +539,38 @@ show_confusion(confusion, cfg.discriminator)
 # yours, so your train step runs it unchanged. With `cfg.compare_discriminators` (on in
 # `cpu`) a second generator trains with the other discriminator, on the same data with the
 # same recipe for the same epochs.
+#
+# ## Extension: teach D the findings — an auxiliary classifier (AC-GAN)
+#
+# Neither discriminator is ever *told* what a finding looks like: both learn it only from
+# the real-or-fake game, and a few hundred updates are not enough for that (the measurements at the
+# end). Odena et al. (2017) give D a second head that sorts the image into the eight
+# findings. In D's update the head learns them from the real images, with the cross-entropy
+# against their labels, as any classifier would; in G's update the same cross-entropy on
+# the fakes asks G for images that the head reads as the finding it was given.
+# `with_auxiliary_classifier` (given, in `medganlab.training.auxiliary`) adds the head to a
+# discriminator, and `auxiliary_train_step` is your step plus these two terms, weighted by
+# `cfg.auxiliary_weight`. The head learns from real images only: trained on the fakes too,
+# as in the original AC-GAN, it would also reward fakes that are easy to classify rather
+# than realistic. This changes the published losses, so the paper's concatenation run never
+# gets it; when `cfg.auxiliary_weight` is set (in `cpu`), the projection run does, and its
+# charts say `projection + AC`.
 
 # %%
 other = "projection" if cfg.discriminator == "concat" else "concat"
-accuracy = {cfg.discriminator: obey}
+accuracy = {run_name(cfg.discriminator): obey}
 if cfg.compare_discriminators:
     other_sampler, other_samples, _ = train_conditional_gan(
         build_conditional_generator(cfg.latent_dim, cfg.num_classes, cfg.image_size,
                                     cfg.generator_width),
         DISCRIMINATORS[other](cfg.image_size, cfg.num_classes, cfg.discriminator_width),
-        run_dir(f"02_conditional_gan_{other}", cfg.profile), cfg.epochs)
+        run_dir(f"02_conditional_gan_{other}{'_ac' if with_classifier(other) else ''}",
+                cfg.profile), cfg.epochs, classifier_head=with_classifier(other))
     other_confusion = conditional_confusion(drawer(other_sampler), classifier, cfg.num_classes,
                                             per_class=cfg.eval_per_finding)
-    accuracy[other] = np.diag(other_confusion) / cfg.eval_per_finding
-    show_finding_grid(other_samples, f"{other} discriminator, {cfg.epochs} epoch(s)")
-    show_confusion(other_confusion, other)
+    accuracy[run_name(other)] = np.diag(other_confusion) / cfg.eval_per_finding
+    show_finding_grid(other_samples, f"{run_name(other)} discriminator, {cfg.epochs} epoch(s)")
+    show_confusion(other_confusion, run_name(other))
 else:
     print(f"cfg.compare_discriminators is off: no {other} run in the {cfg.profile} profile")
 
@@ -577,29 +611,41 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # the same chest in every row: one or two findings then collect all the "hits" (whichever
 # the classifier sees in an average chest, often Infiltration) and the others sit at 0.
 #
-# Measured in the `cpu` profile (400 updates, 64 images per finding), mean over the eight
-# findings, with the Fréchet distance beside it (how far the generated images' feature
-# statistics, on the classifier's last layer, lie from the real ones'; lower is better;
-# notebook 04 builds it): the paper's concatenation alone 0.16 (five findings at 0; Fréchet
-# 146); with DiffAugment and EMA 0.14 (Fréchet 57: sharper chests, same rows); the
-# projection discriminator with both 0.24 (one finding at 0; Fréchet 17, ribs and domes
-# visible), and 0.17 when rerun on the current data set (same labels, same recipe): runs of
-# this length vary by about ±0.05. On that data set two time-scale rates (G 1e-4, D 4e-4)
-# gave 0.16–0.19 with sharp ribs but nearly the same chest across each row (diversity 0.43
-# of real), and spectral normalisation in the projection D 0.18–0.20 with blurrier chests
-# (Fréchet 36–40); neither is a gain beyond that spread. Halving the batch to 32 (800 updates, the same images seen, the same cost) gave
-# the projection run 0.24 again, and class-balanced sampling 0.22. The projection run at
-# half the image side (32 px) for four times the epochs (1,600 updates in the same time,
-# judged by a classifier trained at 32 px) gave 0.29, and its averaged generator 0.26 with
-# no finding at 0: the best row, though a smaller image is also an easier one (800 updates
-# at 64 px did not help). None reaches the course's goal of 0.5 on a laptop budget. Obeying
-# the label is the last thing a short GAN run learns. One full `cpu` run of this notebook
-# gave concatenation 0.13 (almost every request read as Pneumonia: one column) and
-# projection 0.20 (Effusion 0.47 and Infiltration 0.77 on the diagonal, but most other rows
-# in the Infiltration column too, with grid rows that look alike): there the generator has
-# not yet learnt the finding, and a full column, even of the rarest finding, is only how the
-# judge reads a chest that obeys no label. With longer training, findings with many images
-# (Infiltration, Effusion) are learnt first and rare or small ones (Pneumonia, Nodule) last,
+# Measured in the `cpu` profile (64 images per finding), mean over the eight findings, with
+# the Fréchet distance beside it (how far the generated images' feature statistics, on the
+# classifier's last layer, lie from the real ones'; lower is better; notebook 04 builds it).
+# Runs of this length vary by about ±0.05: the same recipe gave 0.24 and 0.17 on two
+# versions of the data set. The rows add one lever at a time to the one above them:
+#
+# | run (400 updates unless said) | mean accuracy | findings at 0 | Fréchet |
+# |---|---|---|---|
+# | the paper's concatenation alone | 0.16 | 5 | 146 |
+# | + DiffAugment and EMA (this notebook's main run) | 0.13–0.14 | 6 | 57 |
+# | projection discriminator, DiffAugment and EMA | 0.17–0.24 | 1–2 | 17–21 |
+# | … with two time-scale rates (G 1e-4, D 4e-4) | 0.16–0.19 | 0–1 | 22–23 |
+# | … with spectral normalisation in D | 0.18–0.20 | 3–4 | 36–40 |
+# | … with batch 32 (800 updates, same images and cost) | 0.24 | – | – |
+# | … with class-balanced sampling | 0.22 | – | – |
+# | … at 32 px for 1,600 updates (judged at 32 px) | 0.26–0.29 | 0 | – |
+# | … **with the auxiliary classifier** (weight 1) | **0.39–0.42** | 1–2 | 15–21 |
+# | … with the auxiliary classifier at weight 3 | 0.20–0.32 | 2–5 | 33–64 |
+# | … with the auxiliary classifier, 320 updates (the `cpu` comparison run) | 0.36 | 0 | – |
+#
+# Only the auxiliary classifier moves the bars well past the spread, and its grid rows
+# differ: whiter bases for Effusion, patchy lungs for Pneumonia, a wider heart for
+# Cardiomegaly. Weighted 3x, the head wins over realism: G draws what the head reads as
+# the finding (the head itself agrees on 65 % of the fakes) but the judge, a separate
+# classifier, does not, and the chests blur. Every other lever stays within the spread: a
+# short run learns the chest before the finding, and nothing in the real-or-fake game asks
+# for the finding early. None of the runs reaches the course's goal of 0.5 on a laptop
+# budget; the best reaches 0.42 with 400 updates. In the 320-update `cpu` run of this
+# notebook, the concatenation gave 0.13: almost every request is read as Pneumonia, one
+# full column, which is only how the judge reads a blurry chest that obeys no label. The
+# projection run with the auxiliary classifier gave 0.36 with every finding above 0:
+# Effusion 0.69, Pneumonia 0.53, Cardiomegaly 0.47, Infiltration 0.42, and the small
+# findings lowest (Mass 0.16, Atelectasis 0.05, often read as Cardiomegaly). With longer
+# training, findings with many images (Infiltration, Effusion) are learnt first and rare or
+# small ones (Pneumonia, Nodule) last,
 # just as for a classifier. The `smoke` profile trains both the generator and the reference
 # classifier for a few steps only: the classifier is near chance, so the chart is greyed out
 # and its bars only show which finding the classifier guesses. The multi-scale GAN of

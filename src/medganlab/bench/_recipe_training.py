@@ -105,7 +105,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         else:
             raise ValueError(f"discriminator: expected 'concat' or 'projection', got {kind!r}")
         step_fn, kwargs = ns["conditional_train_step"], {"num_classes": cfg.num_classes}
-        weight = extras.get("auxiliary_weight")
+        weight = cfg.auxiliary_weight  # on whichever D the row names (the notebook: projection)
         if weight:  # AC-GAN: a class head on D's features, trained on the reals (not graded)
             from medganlab.training.auxiliary import auxiliary_train_step, with_auxiliary_classifier
 
