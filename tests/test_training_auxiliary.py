@@ -108,3 +108,15 @@ def test_head_is_untouched_without_weight():
     before = np.asarray(head).copy()
     gan.train_on_batch(*_batch())
     np.testing.assert_array_equal(np.asarray(head), before)
+
+
+def test_a_discriminator_that_sees_the_label_in_its_features_is_refused():
+    """02's concatenation D tiles the label into image channels: a head on its features would
+    read the label back (class loss 0.001 in the measured run) and teach G nothing."""
+    image, c = keras.Input((SIDE, SIDE, 1)), keras.Input((CLASSES,))
+    tiled = layers.Lambda(lambda t: keras.ops.tile(keras.ops.reshape(t, (-1, 1, 1, CLASSES)),
+                                                   (1, SIDE, SIDE, 1)))(c)  # fmt: skip
+    x = layers.Conv2D(4, 4, 2, padding="same")(layers.Concatenate()([image, tiled]))
+    concat = keras.Model([image, c], layers.Dense(1)(layers.Flatten()(x)))
+    with pytest.raises(ValueError, match="depend on its label input"):
+        with_auxiliary_classifier(concat, CLASSES)

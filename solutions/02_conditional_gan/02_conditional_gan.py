@@ -553,8 +553,11 @@ show_confusion(confusion, run_name(cfg.discriminator))
 # `cfg.auxiliary_weight`. The head learns from real images only: trained on the fakes too,
 # as in the original AC-GAN, it would also reward fakes that are easy to classify rather
 # than realistic. This changes the published losses, so the paper's concatenation run never
-# gets it; when `cfg.auxiliary_weight` is set (in `cpu`), the projection run does, and its
-# charts say `projection + AC`.
+# gets it; nor could it: the concatenation D mixes the label channels into its features, so
+# a head on them reads the label back instead of the image (measured: the head's loss fell
+# to 0.001 and G's accuracy stayed at 0.13), and `with_auxiliary_classifier` refuses such a
+# D. When `cfg.auxiliary_weight` is set (in `cpu`), the projection run gets the head, and
+# its charts say `projection + AC`.
 
 # %%
 other = "projection" if cfg.discriminator == "concat" else "concat"
