@@ -26,11 +26,12 @@
 # - how to measure conditioning with an independent classifier, per class;
 # - why rare and subtle findings are the last a generator learns, which motivates the rest
 #   of the course;
-# - (extension) how a projection discriminator makes D use the label, compared with yours.
+# - (extension) how a projection discriminator makes D use the label, compared with yours,
+#   and how an auxiliary classifier teaches D the findings.
 #
 # **What you'll need**: notebook 01 (DCGAN, losses, train step). Runs in seconds (`smoke`),
-# about 13 minutes (`cpu`: two 5-minute training runs on 2 cores), or about 25 minutes on a
-# T4 (`gpu`: 128x128, 25 epochs).
+# about 15 minutes (`cpu`: two 7-minute training runs on 2 cores, measured 15.3 minutes in
+# all), or about 25 minutes on a T4 (`gpu`: 128x128, 25 epochs, the paper's run only).
 
 # %% [markdown]
 # ## Setup
@@ -351,8 +352,9 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # The sample grid uses the same noise in every column and one finding per row, so each row
 # should look like its finding and each column like one "patient".
 #
-# A few recipe choices come from `cfg`; none changes your networks, losses or step, and the
-# `gpu` profile trains as published (all of them off). The `cpu` profile turns on the first
+# A few recipe choices come from `cfg`; none changes your networks, losses or step (the
+# auxiliary classifier of the last extension adds a loss, on the projection run only), and
+# the `gpu` profile trains as published (all of them off). The `cpu` profile turns on the first
 # two, for the reasons below (measured on the course's own `cpu` runs):
 #
 # - **Differentiable augmentation** (`cfg.diff_augment`, Zhao et al. 2020): every image D
@@ -618,7 +620,8 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # the Fréchet distance beside it (how far the generated images' feature statistics, on the
 # classifier's last layer, lie from the real ones'; lower is better; notebook 04 builds it).
 # Runs of this length vary by about ±0.05: the same recipe gave 0.24 and 0.17 on two
-# versions of the data set. The rows add one lever at a time to the one above them:
+# versions of the data set. The rows that start with … each add one lever to the
+# projection row:
 #
 # | run (400 updates unless said) | mean accuracy | findings at 0 | Fréchet |
 # |---|---|---|---|
@@ -691,6 +694,9 @@ artifact
 #   are the last a short run learns.
 # - Concatenation lets D ignore the label; a projection discriminator scores the image's
 #   features against the label's vector, so the label cannot be ignored.
+# - An auxiliary classifier teaches D the classes from the real images and asks G for them:
+#   on a short run the only lever here that lifted the conditional accuracy well past the
+#   run-to-run spread. Its head must read features that do not see the label.
 #
 # ## Further reading
 #
