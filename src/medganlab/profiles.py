@@ -430,10 +430,10 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 classifier_images=3600,
                 classifier_epochs=8,
                 eval_per_finding=64,
-                # a second run with the projection discriminator (~6.5 min on 2 idle cores)
+                # a second run with the projection discriminator (~7-8 min on 2 idle cores)
                 compare_discriminators=True,
                 # the projection run also gets an auxiliary classifier: mean conditional
-                # accuracy 0.17-0.19 -> 0.39-0.42 at 400 updates, 0.36 at 320 (issue 18)
+                # accuracy 0.17-0.24 -> 0.39-0.42 at 400 updates, 0.36 at 320 (issue 18)
                 auxiliary_weight=1.0,
                 # 320 updates on ~2,600 images: DiffAugment keeps D from memorising them
                 # (Fréchet 146 -> 18 with the projection D, issue 18); EMA smooths the samples

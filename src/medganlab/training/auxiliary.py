@@ -12,9 +12,11 @@ adds a supervised signal: D gets a second head that classifies the image into th
   that the head reads as the label it was given.
 
 This changes the losses of the published cGAN, so notebook 02 keeps it out of its graded
-parts; :func:`with_auxiliary_classifier` adds the head to any ``[image, c] -> logit``
-discriminator and :func:`auxiliary_train_step` is the whole step (02's step plus the two
-terms), used by ``python -m medganlab.bench gan_recipes`` to measure the lever.
+parts and its concatenation run. :func:`with_auxiliary_classifier` adds the head to an
+``[image, c] -> logit`` discriminator whose features see the image only (the projection
+discriminator), and :func:`auxiliary_train_step` is the whole step: the reference version
+of 02's conditional step plus the two terms. Notebook 02's projection run uses both when
+``cfg.auxiliary_weight`` is set, and ``python -m medganlab.bench gan_recipes`` measures them.
 """
 
 from __future__ import annotations
