@@ -639,16 +639,18 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # | … at 32 px for 1,600 updates (judged at 32 px) | 0.26–0.29 | 0 | – |
 # | … **with the auxiliary classifier** (weight 1) | **0.39–0.42** | 1–2 | 15–21 |
 # | … with the auxiliary classifier at weight 3 | 0.20–0.32 | 2–5 | 33–64 |
-# | … with the auxiliary classifier, 320 updates (this notebook's `cpu` comparison run) | 0.36 | 0 | – |
+# | … with the auxiliary classifier, 320 updates (this notebook's `cpu` comparison run) | 0.26–0.36 | 0–2 | 22 |
+# | … the same without cutout in DiffAugment | 0.35–0.39 | 1–3 | 22–23 |
 #
-# Only the auxiliary classifier moves the bars well past the spread, and its grid rows
+# Only the auxiliary classifier moves the bars well past the spread (at 400 updates), and its grid rows
 # differ: whiter bases for Effusion, patchy lungs for Pneumonia, a wider heart for
 # Cardiomegaly. Weighted 3x, the head wins over realism: G draws what the head reads as
 # the finding (the head itself agrees on 65 % of the fakes) but the judge, a separate
 # classifier, does not, and the chests blur. Every other lever stays within the spread: a
 # short run learns the chest before the finding, and nothing in the real-or-fake game asks
 # for the finding early. None of the runs reaches 0.5 on a laptop budget; the best reaches
-# 0.42 with 400 updates. In the 320-update `cpu` run of this notebook, the concatenation
+# 0.42 with 400 updates, and with 320 the spread between runs is wider. In one 320-update
+# `cpu` run of this notebook, the concatenation
 # gave 0.13: almost every request is read as Pneumonia, one full column. That column is
 # where the judge files a blurry chest that obeys no label (in other runs it was
 # Infiltration), so a high bar in a run whose requests all land in one column is not

@@ -971,7 +971,7 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # another; the other findings near 0). The "cDCGAN (02)" bars are your exported main run of
 # notebook 02, the concatenation discriminator with DiffAugment and EMA in `cpu`: expect its
 # 0.13–0.14 again (same judge, same noise). 02's projection run reached 0.17–0.24, and
-# 0.36–0.42 with an auxiliary classifier that teaches D the findings (an extension that
+# 0.26–0.42 with an auxiliary classifier that teaches D the findings (an extension that
 # changes the losses; the tree here trains with the paper's). The tree's conditioning has
 # had too few updates to show: its grid rows look alike. In `smoke` the judge is near chance,
 # so the bars are grey and mean nothing.

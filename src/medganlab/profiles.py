@@ -433,7 +433,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 # a second run with the projection discriminator (~7-8 min on 2 idle cores)
                 compare_discriminators=True,
                 # the projection run also gets an auxiliary classifier: mean conditional
-                # accuracy 0.17-0.24 -> 0.39-0.42 at 400 updates, 0.36 at 320 (issue 18)
+                # accuracy 0.17-0.24 -> 0.39-0.42 at 400 updates, 0.26-0.36 at 320 (issue 18)
                 auxiliary_weight=1.0,
                 # 320 updates on ~2,600 images: DiffAugment keeps D from memorising them
                 # (Fréchet 146 -> 18 with the projection D, issue 18); EMA smooths the samples
