@@ -110,6 +110,9 @@ def test_gpu_trains_the_gans_as_published_without_recipe_levers():
         assert not cfg.diff_augment and cfg.ema_decay is None, f"{name}: expected no levers on gpu"
     gpu = profile_for("02_conditional_gan", "gpu")
     assert gpu.discriminator == "concat" and gpu.auxiliary_weight is None
+    for profile in ("gpu", "smoke"):  # smoke runs gpu's code path at small sizes
+        multiscale = profile_for("03_multiscale_attention_gan", profile)
+        assert multiscale.auxiliary_weight is None, f"03 {profile}: expected the paper's losses"
     assert profile_for("02_conditional_gan", "cpu").discriminator == "concat", (
         "the main cpu run keeps the paper's concatenation; extensions go to the comparison run"
     )

@@ -13,8 +13,10 @@ from medganlab.models import build_projection_discriminator
 from medganlab.training import GAN, augmented_discriminator
 from medganlab.training.auxiliary import (
     CLASS_HEAD,
+    auxiliary_multiscale_train_step,
     auxiliary_train_step,
     with_auxiliary_classifier,
+    with_scale_classifier,
 )
 
 CLASSES, SIDE, LATENT = 3, 16, 8
@@ -120,3 +122,135 @@ def test_a_discriminator_that_sees_the_label_in_its_features_is_refused():
     concat = keras.Model([image, c], layers.Dense(1)(layers.Flatten()(x)))
     with pytest.raises(ValueError, match="depend on its label input"):
         with_auxiliary_classifier(concat, CLASSES)
+
+
+# --- notebook 03: a class head on the top scale of the multi-scale discriminators ---
+
+SCALES = (4, 8, 16)
+
+
+def _scale_d(side, features=True, label_in_features=False):
+    """03's per-scale D in miniature: [image, c] -> [uncond, cond]; the label joins late."""
+    image, c = keras.Input((side, side, 1)), keras.Input((CLASSES,))
+    x = image
+    if label_in_features:
+        x = layers.Concatenate()([x, _tile(c, side)])
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(4, 4, 2, padding="same")(x))
+    if features:
+        x = layers.Identity(name="features")(x)
+    uncond = layers.Flatten()(layers.Conv2D(1, 2, dtype="float32")(x))
+    joint = layers.Concatenate()([x, _tile(c, side // 2)])
+    cond = layers.Flatten()(layers.Conv2D(1, 2, dtype="float32")(joint))
+    return keras.Model([image, c], [uncond, cond], name=f"d_{side}")
+
+
+def _tile(c, side):
+    return layers.Lambda(
+        lambda t: keras.ops.tile(keras.ops.reshape(t, (-1, 1, 1, CLASSES)), (1, side, side, 1))
+    )(c)
+
+
+def _multiscale_d(**kwargs):
+    images = [keras.Input((s, s, 1)) for s in SCALES]
+    c = keras.Input((CLASSES,))
+    scores = []
+    for side, image in zip(SCALES, images, strict=True):
+        scores += _scale_d(side, **kwargs)([image, c])
+    return keras.Model([*images, c], scores, name="msa")
+
+
+def _tree_generator():
+    z, c = keras.Input((LATENT,)), keras.Input((CLASSES,))
+    x = layers.Reshape((2, 2, 8))(layers.Dense(32)(layers.Concatenate()([z, c])))
+    outputs = []
+    for _ in SCALES:
+        x = layers.Conv2DTranspose(8, 4, 2, padding="same", activation="relu")(x)
+        outputs.append(layers.Conv2D(1, 3, padding="same", activation="tanh", dtype="float32")(x))
+    return keras.Model([z, c], outputs)
+
+
+def _pyramid(images, sizes):
+    side = images.shape[1]
+    return [keras.ops.average_pool(images, side // s, side // s, "valid") for s in sizes]
+
+
+def _lsgan_d(real, fake):
+    return 0.5 * sum(
+        keras.ops.mean(keras.ops.square(r - 1.0)) + keras.ops.mean(keras.ops.square(f))
+        for r, f in zip(real, fake, strict=True)
+    )
+
+
+def _lsgan_g(fake):
+    return 0.5 * sum(keras.ops.mean(keras.ops.square(f - 1.0)) for f in fake)
+
+
+def _scale_gan(weight, d_steps=2, terms=None):
+    keras.utils.set_random_seed(0)
+    step = functools.partial(
+        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
+        g_loss_fn=_lsgan_g, d_steps=d_steps, weight=weight, terms=terms,
+    )  # fmt: skip
+    d = with_scale_classifier(_multiscale_d(), CLASSES)
+    gan = GAN(_tree_generator(), d, latent_dim=LATENT, num_classes=CLASSES, train_step_fn=step)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    return gan
+
+
+def test_scale_head_adds_float32_class_logits_and_keeps_the_six_scores():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        base = _multiscale_d()
+        d = with_scale_classifier(base, CLASSES)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    images, labels = _batch(4)
+    inputs = [*_pyramid(images, SCALES), keras.ops.convert_to_tensor(labels)]
+    *scores, classes = d(inputs, training=False)
+    assert len(scores) == 2 * len(SCALES) and tuple(classes.shape) == (4, CLASSES)
+    assert keras.backend.standardize_dtype(classes.dtype) == "float32"
+    for got, want in zip(scores, base(inputs, training=False), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-6)
+    shared = {id(v) for v in base.trainable_variables}
+    own = [v for v in d.trainable_variables if id(v) not in shared]
+    assert {v.path.split("/")[0] for v in own} == {CLASS_HEAD}, "only the head is new"
+    assert len(base.outputs) == 2 * len(SCALES), "the discriminators are left as they were"
+
+
+def test_scale_head_needs_image_only_features():
+    with pytest.raises(ValueError, match="no layer named 'features'"):
+        with_scale_classifier(_multiscale_d(features=False), CLASSES)
+    with pytest.raises(ValueError, match="depend on its label input"):
+        with_scale_classifier(_multiscale_d(label_in_features=True), CLASSES)
+
+
+def test_multiscale_step_updates_d_every_step_g_every_dth_and_learns_the_classes():
+    logged = []
+
+    def terms(real, fake, sizes):
+        logged.append(tuple(sizes))
+        return {f"d_{sizes[-1]}_uncond": _lsgan_d(real[-2:-1], fake[-2:-1])}
+
+    gan = _scale_gan(weight=1.0, d_steps=2, terms=terms)
+    images, labels = _batch()
+    first = gan.train_on_batch(images, labels, return_dict=True)
+    for _ in range(29):
+        last = gan.train_on_batch(images, labels, return_dict=True)
+    assert {"d_loss", "g_loss", "class_loss", "class_accuracy", "d_16_uncond"} <= set(last)
+    assert logged and logged[0] == SCALES, "terms get the generator's sizes, smallest first"
+    assert int(gan.d_optimizer.iterations.numpy()) == 30
+    assert int(gan.g_optimizer.iterations.numpy()) == 15, "G on every 2nd step"
+    assert last["class_loss"] < 0.5 * first["class_loss"], (first, last)
+
+
+@pytest.mark.parametrize("network", ["generator", "discriminator"])
+def test_the_class_terms_reach_both_multiscale_updates(network):
+    images, labels = _batch()
+    after = {}
+    for weight in (0.0, 5.0):
+        gan = _scale_gan(weight, d_steps=1)
+        gan.train_on_batch(images, labels)
+        after[weight] = [np.asarray(v) for v in getattr(gan, network).trainable_variables]
+    gap = max(float(np.abs(a - b).max()) for a, b in zip(after[0.0], after[5.0], strict=True))
+    assert gap > 1e-6, f"the class term did not change {network}'s update"

@@ -182,3 +182,16 @@ def test_sample_grid_and_health_draw_from_the_moving_average(tmp_path):
     np.testing.assert_allclose(grid.grids[-1], images_to_grid(averaged), atol=1 / 255)
     assert np.abs(averaged - live).max() > 1e-3, "the average must differ from the live G"
     assert health.history, "the health monitor measured the averaged generator"
+
+
+def test_every_image_input_is_augmented_and_the_label_passes():
+    """03's discriminators take one image per scale and a label: each scale is augmented."""
+    small, top, label = keras.Input((8, 8, 1)), keras.Input((16, 16, 1)), keras.Input((3,))
+    echo = keras.Model([small, top, label], [layers.Identity()(t) for t in (small, top, label)])
+    wrapped = augmented_discriminator(echo, ("translation",), seed=2)
+    x = _images()
+    inputs = [tf.image.resize(x, (8, 8)), x, tf.one_hot([0, 1, 2, 0], 3)]
+    out = [np.asarray(t) for t in wrapped(inputs, training=True)]
+    assert not np.allclose(out[0], np.asarray(inputs[0])), "the small scale is augmented"
+    assert not np.allclose(out[1], np.asarray(inputs[1])), "the top scale is augmented"
+    np.testing.assert_array_equal(out[2], np.asarray(inputs[2]))

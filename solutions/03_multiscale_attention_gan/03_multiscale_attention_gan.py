@@ -31,7 +31,9 @@
 # - how self-attention (SAGAN) lets every pixel look at the whole image, and what it costs;
 # - the least-squares (LSGAN) losses with an unconditional and a conditional head (eq. 5–6);
 # - how to train the discriminator five times per generator update, with spectral
-#   normalisation.
+#   normalisation;
+# - (in `cpu`) what an auxiliary classifier changes when 320 generator updates are too few to
+#   learn the findings.
 #
 # **What you'll need**: notebooks 01 and 02 (GAN losses, train steps, one-hot conditioning).
 # Runs in seconds (`smoke`: 8/16/32 px), about 10 minutes on 2 CPU cores (`cpu`: 16/32/64 px)
@@ -76,6 +78,7 @@ from medganlab.training import (
     load_generator,
     update_if,
 )
+from medganlab.training.auxiliary import auxiliary_multiscale_train_step, with_scale_classifier
 
 info = medganlab.setup()
 
@@ -446,6 +449,7 @@ def build_scale_discriminator(image_size, num_classes, width):
     for _ in range(int(np.log2(image_size // 4))):
         x = layers.LeakyReLU(0.2)(sn_conv(filters, 4, 2)(x))
         filters = min(2 * filters, 8 * width)
+    x = layers.Identity(name="features")(x)  # the image features both heads read
     uncond = layers.Flatten()(sn_conv(1, 4, padding="valid")(x))
     joint = layers.Concatenate()([x, tile_condition(c, 4)])
     joint = layers.LeakyReLU(0.2)(sn_conv(x.shape[-1], 3)(joint))
@@ -773,13 +777,37 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # DCGAN's 2·10⁻⁴ draws chests with lung fields, domes and a mediastinum (Fréchet 50, same
 # data and steps). A rate is part of a step budget, not a constant. The sample grid draws the top
 # scale, one row per finding; the τ schedule runs as a callback and logs τ every epoch.
+#
+# **`cpu` only: an auxiliary classifier** (`cfg.auxiliary_weight`; not in the paper, and
+# `None` in `gpu` and `smoke`, which train with your `multiscale_train_step`). With the paper's
+# losses and 320 generator updates the tree learns the chest before the findings: its eight
+# rows looked alike and the reference classifier read 0.13–0.14 of them as asked, about
+# chance. Notebook 02's extension showed the cure: a second head on D that learns the
+# findings from the *real* images, and a generator loss that asks that head for the label.
+# Here `with_scale_classifier` (given, `medganlab.training.auxiliary`) puts a `Dense(8)` head
+# on the top scale's image features (the layer named `features` in `build_scale_discriminator`,
+# which never sees `c`), and `auxiliary_multiscale_train_step` (given) is the step you wrote —
+# one D update per step, one G update every 5th, D read with `training=False` in G's update —
+# built from **your** `real_pyramid`, `lsgan_discriminator_loss` and `lsgan_generator_loss`,
+# with `weight × cross-entropy` of the head added to D's loss (on the reals) and to G's (on its
+# fakes). The log gains `class_loss` (the head on the reals) and `class_accuracy` (the share of
+# fakes the head reads as asked).
 
 # %%
-gan = GAN(generator, discriminators, latent_dim=cfg.latent_dim, num_classes=cfg.num_classes,
-          train_step_fn=functools.partial(multiscale_train_step, d_steps=cfg.d_steps_per_g_step))
+if cfg.auxiliary_weight:  # cpu: your pyramid and losses plus the class head (not the paper)
+    d_for_training = with_scale_classifier(discriminators, cfg.num_classes)
+    train_step = functools.partial(
+        auxiliary_multiscale_train_step, pyramid=real_pyramid, d_loss_fn=lsgan_discriminator_loss,
+        g_loss_fn=lsgan_generator_loss, d_steps=cfg.d_steps_per_g_step,
+        weight=cfg.auxiliary_weight, terms=loss_terms)
+else:  # the paper's losses: your step
+    d_for_training = discriminators
+    train_step = functools.partial(multiscale_train_step, d_steps=cfg.d_steps_per_g_step)
+gan = GAN(generator, d_for_training, latent_dim=cfg.latent_dim, num_classes=cfg.num_classes,
+          train_step_fn=train_step)
 gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
             d_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1))
-run = run_dir("03_multiscale_attention_gan", cfg.profile)
+run = run_dir("03_multiscale_attention_gan" + ("_ac" if cfg.auxiliary_weight else ""), cfg.profile)
 grid_labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, axis=0)
 samples = SampleGrid(run / "samples", num_samples=len(grid_labels), labels=grid_labels,
                      ncols=cfg.per_finding_samples, output_index=-1)
@@ -822,16 +850,22 @@ plt.show()
 # %% [markdown]
 # What to expect. The `cpu` run (about 1,600 steps, so about 320 generator updates, at 64²) draws
 # the layout of a chest radiograph: dark lung fields on either side of a bright mediastinum,
-# the diaphragm domes, the bright abdomen below, and samples that differ from column to
-# column (diversity 0.85–0.96 of the real images' in two runs). The images are blurred, ribs are faint
-# or missing, and the eight rows do not yet differ by finding: the measurement below finds
-# about chance. The paper's run is 125,000 steps (25,000 generator updates) at 256²: there,
-# its Fig. 2 shows ribs, heart and the findings' signs. Why five D steps per G update: with
-# G updated on every step (`d_steps_per_g_step=1`, 10 epochs: 800 G updates in about the same
-# time) a `cpu` run collapsed — every column of a row drew the same chest (diversity 0.41),
-# Fréchet 90 instead of 50 — and two findings took all the hits. The `smoke` profile trains
-# for a few steps: every sample is a flat mid-grey square (the untrained tree outputs values
-# near 0, the middle of `[-1, 1]`), which proves only that the code runs.
+# the diaphragm domes, the bright abdomen below. The images are blurred and ribs are faint or
+# missing. With the auxiliary classifier the **rows differ by finding**; in our runs: hazy
+# lower lungs in the Effusion row, round bright blobs in the Mass row, clear dark lungs in the
+# Nodule row (its dot is too small to see at 64²), and a grey square without a chest in the
+# Pneumonia row. That last row is a failure worth understanding: the generator found an image
+# that the head (a single `Dense` layer trained on real images only) reads as Pneumonia,
+# though no radiograph looks like it — the head can be fooled, which is why its
+# `class_accuracy` on the fakes climbs to 0.9 while the independent judge below reads far
+# fewer of them as asked. Without the head (the paper's losses, `cfg.auxiliary_weight =
+# None`) the eight rows look alike. The paper's run is 125,000 steps (25,000 generator
+# updates) at 256²: there, its Fig. 2 shows ribs, heart and the findings' signs. Why five D
+# steps per G update: with G updated on every step (`d_steps_per_g_step=1`, 10 epochs: 800 G
+# updates in about the same time) a `cpu` run collapsed — every column of a row drew the same
+# chest (diversity 0.41), Fréchet 90 instead of 50 — and two findings took all the hits. The
+# `smoke` profile trains for a few steps: every sample is a flat mid-grey square (the untrained
+# tree outputs values near 0, the middle of `[-1, 1]`), which proves only that the code runs.
 #
 # **Where one pixel looks.** Take the features entering the attention layer, choose a query
 # position (here on the left heart border, image right) and show its row of `A` as a map over
@@ -870,7 +904,8 @@ plt.show()
 
 # %%
 hist = losses.history
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.3))
+with_head = "class_accuracy" in hist  # cpu: the auxiliary classifier's log
+fig, axes = plt.subplots(1, 3 + with_head, figsize=(13 + 4 * with_head, 3.3))
 for who, ax in zip("dg", axes[:2]):
     for key in [k for k in hist if k.startswith(f"{who}_") and k[2].isdigit()]:
         ax.plot(hist["epoch"], hist[key], marker="o", ms=3, label=key[2:])
@@ -878,6 +913,12 @@ for who, ax in zip("dg", axes[:2]):
     ax.legend(fontsize=7)
 axes[2].plot(hist["epoch"], hist["tau"], marker="o", ms=3)
 axes[2].set_title("tau")
+if with_head:
+    axes[3].plot(hist["epoch"], hist["class_loss"], marker="o", ms=3, label="class_loss (reals)")
+    axes[3].plot(hist["epoch"], hist["class_accuracy"], marker="o", ms=3,
+                 label="class_accuracy (fakes)")
+    axes[3].set_title("auxiliary classifier")
+    axes[3].legend(fontsize=7)
 for ax in axes:
     ax.set_xlabel("epoch")
 plt.show()
@@ -965,16 +1006,25 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 
 # %% [markdown]
 # **What a good run looks like**: every bar well above the chance line, the two generators'
-# bars compared finding by finding. Measured in `cpu` (64 images per finding), after the
-# tree's 320 or so generator updates: 0.12–0.14 on average, nearly all of it one finding
-# that the judge reads in most generated chests (Effusion 0.72 in one run, Mass 0.75 in
-# another; the other findings near 0). The "cDCGAN (02)" bars are your exported main run of
-# notebook 02, the concatenation discriminator with DiffAugment and EMA in `cpu`: expect its
-# 0.13–0.14 again (same judge, same noise). 02's projection run reached 0.17–0.24, and
-# 0.26–0.42 with an auxiliary classifier that teaches D the findings (an extension that
-# changes the losses; the tree here trains with the paper's). The tree's conditioning has
-# had too few updates to show: its grid rows look alike. In `smoke` the judge is near chance,
-# so the bars are grey and mean nothing.
+# bars compared finding by finding. Measured in `cpu` (64 images per finding, about 320
+# generator updates):
+#
+# | the tree's losses | mean share read as asked | findings at 0 | Fréchet (lower is better) |
+# |---|---|---|---|
+# | the paper's (`auxiliary_weight = None`) | 0.13–0.14 | 4–5 | 35–50 |
+# | + auxiliary classifier, weight 1 | 0.18–0.20 | 4 | 56–57 |
+# | + auxiliary classifier, weight 3 (this `cpu` run) | **0.28–0.36** | 4 | 71–75 |
+#
+# (one or two runs each; the Fréchet distance is notebook 04's, on the judge's features, at
+# n = 512.) With the head, Effusion, Mass, Nodule and Pneumothorax are read as asked 0.2–0.9
+# of the time; Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay at 0 in every run so
+# far: in 320 updates the tree has not learned to draw them. The weight trades realism for
+# obedience: each step up costs Fréchet distance. DiffAugment at every scale, which helped
+# notebook 02, broke the tree here (Fréchet 138–197, 0.02–0.14). The "cDCGAN (02)" bars are
+# your exported main run of notebook 02, the paper's concatenation discriminator with
+# DiffAugment and EMA in `cpu`: expect its 0.13–0.14 again (same judge, same noise); 02's
+# projection run with its auxiliary classifier reached 0.26–0.42. In `smoke` the judge is near
+# chance, so the bars are grey and mean nothing.
 
 # %% [markdown]
 # ## Estimate the full run
@@ -1112,6 +1162,9 @@ assert counts == [5_169_028, 9_364_356, 13_559_684], f"discriminators: got {coun
 #   where memory allows or pool the keys and values.
 # - LSGAN regresses scores to 0 and 1; a conditional head checks that image and finding match.
 # - Spectral normalisation renormalises on every training call: call D once per update.
+# - On a short budget a conditional GAN learns the image before the label. An auxiliary
+#   classifier (not in the paper) teaches D the findings and asks G for them: the rows start
+#   to differ, at a cost in realism, and a head trained on real images alone can be fooled.
 #
 # ## Further reading
 #
@@ -1123,3 +1176,4 @@ assert counts == [5_169_028, 9_364_356, 13_559_684], f"discriminators: got {coun
 # - Mao et al. (2017). [Least squares GANs](https://arxiv.org/abs/1611.04076).
 # - Miyato et al. (2018). [Spectral normalization for GANs](https://arxiv.org/abs/1802.05957).
 # - Odena, Dumoulin, Olah (2016). [Deconvolution and checkerboard artifacts](https://distill.pub/2016/deconv-checkerboard/).
+# - Odena, Olah, Shlens (2017). [Conditional image synthesis with auxiliary classifier GANs](https://arxiv.org/abs/1610.09585).

@@ -125,14 +125,31 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         discriminator = ns["build_discriminators"](sizes, cfg.num_classes, cfg.discriminator_width)
         kind = "multiscale"
         step_fn = functools.partial(ns["multiscale_train_step"], d_steps=cfg.d_steps_per_g_step)
+        if cfg.auxiliary_weight:  # a class head on the top scale, the student's losses (given)
+            from medganlab.training.auxiliary import (
+                auxiliary_multiscale_train_step,
+                with_scale_classifier,
+            )
+
+            discriminator = with_scale_classifier(discriminator, cfg.num_classes)
+            step_fn = functools.partial(
+                auxiliary_multiscale_train_step,
+                pyramid=ns["real_pyramid"],
+                d_loss_fn=ns["lsgan_discriminator_loss"],
+                g_loss_fn=ns["lsgan_generator_loss"],
+                d_steps=cfg.d_steps_per_g_step,
+                weight=float(cfg.auxiliary_weight),
+            )
+            kind = "multiscale+ac"
         kwargs = {"num_classes": cfg.num_classes}
         grid["output_index"] = -1
         callbacks.append(ns["TauSchedule"](generator, cfg.tau_step, cfg.tau_every_epochs))
     if assignment != "01_dcgan":
         labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, 0)
         grid.update(num_samples=len(labels), labels=labels, ncols=cfg.per_finding_samples)
-    if getattr(cfg, "diff_augment", ()):
-        discriminator = augmented_discriminator(discriminator, cfg.diff_augment, seed=cfg.seed)
+    diff_augment = getattr(cfg, "diff_augment", ()) or extras.get("diff_augment", ())
+    if diff_augment:
+        discriminator = augmented_discriminator(discriminator, diff_augment, seed=cfg.seed)
     gan = GAN(generator, discriminator, latent_dim=cfg.latent_dim, train_step_fn=step_fn, **kwargs)
     gan.compile(
         g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
@@ -160,7 +177,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
             "lr_g": cfg.learning_rate,
             "lr_d": d_lr,
             "batch_size": cfg.batch_size,
-            "diff_augment": list(getattr(cfg, "diff_augment", ())),
+            "diff_augment": list(diff_augment),
             "epochs": cfg.epochs,
             "steps": steps,
             "g_steps": g_steps,

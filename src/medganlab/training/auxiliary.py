@@ -11,12 +11,15 @@ adds a supervised signal: D gets a second head that classifies the image into th
 - G's update adds ``weight * CE(labels, classes(G(z, labels)))``: G is asked to draw images
   that the head reads as the label it was given.
 
-This changes the losses of the published cGAN, so notebook 02 keeps it out of its graded
-parts and its concatenation run. :func:`with_auxiliary_classifier` adds the head to an
-``[image, c] -> logit`` discriminator whose features see the image only (the projection
-discriminator), and :func:`auxiliary_train_step` is the whole step: the reference version
-of 02's conditional step plus the two terms. Notebook 02's projection run uses both when
-``cfg.auxiliary_weight`` is set, and ``python -m medganlab.bench gan_recipes`` measures them.
+This changes the losses of the published GANs, so the notebooks keep it out of their graded
+parts. :func:`with_auxiliary_classifier` adds the head to an ``[image, c] -> logit``
+discriminator whose features see the image only (the projection discriminator), and
+:func:`auxiliary_train_step` is the whole step: the reference version of 02's conditional
+step plus the two terms. Notebook 02's projection run uses both when ``cfg.auxiliary_weight``
+is set. For notebook 03's tree, :func:`with_scale_classifier` puts the head on the top
+scale's image-only features and :func:`auxiliary_multiscale_train_step` runs the student's
+own pyramid and LSGAN losses plus the two terms. ``python -m medganlab.bench gan_recipes``
+measures both.
 """
 
 from __future__ import annotations
@@ -26,11 +29,20 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from medganlab.training.updates import apply_gradients
+from medganlab.training.gan import _bce
+from medganlab.training.updates import apply_gradients, update_if
 
-__all__ = ["CLASS_HEAD", "auxiliary_train_step", "with_auxiliary_classifier"]
+__all__ = [
+    "CLASS_HEAD",
+    "FEATURES",
+    "auxiliary_multiscale_train_step",
+    "auxiliary_train_step",
+    "with_auxiliary_classifier",
+    "with_scale_classifier",
+]
 
 CLASS_HEAD = "auxiliary_classes"  # the Dense layer that reads the findings from D's features
+FEATURES = "features"  # 03: the layer of a scale's D whose output both score heads read
 
 
 def with_auxiliary_classifier(discriminator: keras.Model, num_classes: int) -> keras.Model:
@@ -78,11 +90,6 @@ def _label_reaches(discriminator: keras.Model, features, num_classes: int) -> bo
     return bool(np.abs(out[0] - out[1]).max() > 1e-6)
 
 
-def _bce(labels, logits):
-    logits = tf.cast(logits, "float32")
-    return tf.reduce_mean(keras.losses.binary_crossentropy(labels, logits, from_logits=True))
-
-
 def _ce(labels, logits):
     logits = tf.cast(logits, "float32")
     return tf.reduce_mean(keras.losses.categorical_crossentropy(labels, logits, from_logits=True))
@@ -104,8 +111,8 @@ def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
     with tf.GradientTape() as tape:
         logits, classes = score(gan.generator([gan.sample_noise(n), labels], training=True))
         class_loss = _ce(labels, classes[:n])
-        d_loss = _bce(tf.ones_like(logits[:n]), logits[:n]) + _bce(
-            tf.zeros_like(logits[n:]), logits[n:]
+        d_loss = _bce(tf.ones_like(logits[:n]), logits[:n], True) + _bce(
+            tf.zeros_like(logits[n:]), logits[n:], True
         )
         total = d_loss + weight * class_loss
     apply_gradients(gan.d_optimizer, tape, total, gan.discriminator.trainable_variables)
@@ -113,7 +120,7 @@ def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
         fake_logits, fake_classes = score(
             gan.generator([gan.sample_noise(n), labels], training=True)
         )
-        g_loss = _bce(tf.ones_like(fake_logits[n:]), fake_logits[n:])
+        g_loss = _bce(tf.ones_like(fake_logits[n:]), fake_logits[n:], True)
         total = g_loss + weight * _ce(labels, fake_classes[n:])
     apply_gradients(gan.g_optimizer, tape, total, gan.generator.trainable_variables)
     asked = tf.argmax(labels, -1)
@@ -127,3 +134,116 @@ def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
             tf.cast(tf.equal(tf.argmax(classes[n:], -1), asked), "float32")
         ),
     }
+
+
+def with_scale_classifier(discriminators: keras.Model, num_classes: int) -> keras.Model:
+    """03's discriminators plus a class head on the top scale: ``[...scores, class logits]``.
+
+    ``discriminators`` is notebook 03's model ``[x per scale..., c] -> scores`` that calls one
+    sub-model per scale, smallest first; the last (top) one must have a layer named
+    :data:`FEATURES` whose output both its heads read and which sees the image only. The head
+    is ``Dense(num_classes)`` in float32 on those features, flattened; the scores and every
+    other weight are shared with ``discriminators``, which is left as it was.
+
+    Raises:
+        ValueError: no sub-model per scale, no :data:`FEATURES` layer in the top one, or
+            features that depend on the label input (the head would read the label back).
+    """
+    scales = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
+    images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
+    if len(scales) != len(images):
+        raise ValueError(
+            f"with_scale_classifier: expected one sub-model per image input of "
+            f"{discriminators.name!r} ({len(images)}), got {len(scales)}"
+        )
+    top = scales[-1]
+    names = [layer.name for layer in top.layers]
+    if FEATURES not in names:
+        raise ValueError(
+            f"with_scale_classifier: the top-scale discriminator {top.name!r} has no layer "
+            f"named {FEATURES!r} (the image-only features both heads read); its layers are "
+            f"{names}"
+        )
+    features = top.get_layer(FEATURES).output
+    if _label_reaches(top, features, num_classes):
+        raise ValueError(
+            f"with_scale_classifier: the {FEATURES!r} of {top.name!r} depend on its label "
+            "input, so a class head would read the label back instead of the image"
+        )
+    trunk = keras.Model(top.inputs, [*top.outputs, features], name=f"{top.name}_features")
+    scores = []
+    for scale, image in zip(scales[:-1], images[:-1], strict=True):
+        scores += scale([image, label])
+    *top_scores, top_features = trunk([images[-1], label])
+    classes = layers.Dense(num_classes, dtype="float32", name=CLASS_HEAD)(
+        layers.Flatten()(top_features)
+    )
+    return keras.Model(
+        discriminators.inputs, [*scores, *top_scores, classes], name=f"{discriminators.name}_ac"
+    )
+
+
+def auxiliary_multiscale_train_step(
+    gan,
+    real_images,
+    labels,
+    *,
+    pyramid,
+    d_loss_fn,
+    g_loss_fn,
+    d_steps: int = 5,
+    weight: float = 1.0,
+    terms=None,
+) -> dict:
+    """03's 1:d_steps LSGAN step with the student's parts, plus the class terms.
+
+    ``gan.discriminator`` is :func:`with_scale_classifier`'s model. ``pyramid(images,
+    sizes)``, ``d_loss_fn(real_scores, fake_scores)`` and ``g_loss_fn(fake_scores)`` are the
+    notebook's real pyramid and LSGAN losses (Eq. 5 and 6). As in the notebook's step, D is
+    updated on every step (one call on ``concat([real, fake])`` per scale) and G on every
+    ``d_steps``-th (D read with ``training=False``); D's loss adds ``weight * CE`` of the head
+    on the reals, G's loss ``weight * CE`` of the head on its fakes. ``terms(real_scores,
+    fake_scores, sizes)``, if given, adds per-scale logs. Returns ``d_loss``, ``g_loss``,
+    ``class_loss`` (the head on the reals) and ``class_accuracy`` (the head on the fakes of
+    D's update, against the labels G was given).
+    """
+    sizes = [output.shape[1] for output in gan.generator.outputs]
+    labels = tf.cast(labels, "float32")
+    n = tf.shape(labels)[0]
+    reals = pyramid(tf.cast(real_images, "float32"), sizes)
+    fakes = gan.generator([gan.sample_noise(n), labels], training=True)
+    images = [tf.concat([r, tf.cast(f, "float32")], 0) for r, f in zip(reals, fakes, strict=True)]
+    with tf.GradientTape() as tape:
+        *scores, classes = gan.discriminator(
+            [*images, tf.concat([labels, labels], 0)], training=True
+        )
+        real_scores, fake_scores = [s[:n] for s in scores], [s[n:] for s in scores]
+        d_loss = d_loss_fn(real_scores, fake_scores)
+        class_loss = _ce(labels, classes[:n])
+        total = d_loss + weight * class_loss
+    apply_gradients(gan.d_optimizer, tape, total, gan.discriminator.trainable_variables)
+
+    def generator_update():
+        with tf.GradientTape() as tape:
+            fakes = gan.generator([gan.sample_noise(n), labels], training=True)
+            *scores, classes = gan.discriminator([*fakes, labels], training=False)
+            g_loss = g_loss_fn(scores)
+            total = g_loss + weight * _ce(labels, classes)
+        apply_gradients(gan.g_optimizer, tape, total, gan.generator.trainable_variables)
+        return g_loss
+
+    g_loss = update_if(
+        tf.equal(gan.global_step % d_steps, 0), generator_update, lambda: g_loss_fn(fake_scores)
+    )
+    asked = tf.argmax(labels, -1)
+    logs = {
+        "d_loss": d_loss,
+        "g_loss": g_loss,
+        "class_loss": class_loss,
+        "class_accuracy": tf.reduce_mean(
+            tf.cast(tf.equal(tf.argmax(classes[n:], -1), asked), "float32")
+        ),
+    }
+    if terms is not None:
+        logs.update(terms(real_scores, fake_scores, sizes))
+    return logs

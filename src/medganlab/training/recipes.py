@@ -151,9 +151,11 @@ class _AugmentedDiscriminator(keras.Model):
         return keras.ops.concatenate([picture, images[..., self.image_channels :]], axis=-1)
 
     def call(self, inputs, training=None):
-        if self.multi_input:  # [images, labels...]: augment the images only
-            images, *rest = inputs
-            return self.discriminator([self._augment(images, training), *rest], training=training)
+        if self.multi_input:  # [images..., labels]: augment every image input (rank 4) only
+            return self.discriminator(
+                [self._augment(x, training) if len(x.shape) == 4 else x for x in inputs],
+                training=training,
+            )
         return self.discriminator(self._augment(inputs, training), training=training)
 
     @property
@@ -174,9 +176,10 @@ def augmented_discriminator(
     """Wrap ``discriminator`` so that every image it sees in training mode is augmented.
 
     A train step calls the wrapper exactly as it calls the discriminator (``D(x,
-    training=True)``, or ``D([images, labels], ...)`` for a conditional one, whose image input
-    comes first); real and generated images get the same kind of random transform, in D's
-    update and in G's. The wrapper's weights are the discriminator's.
+    training=True)``, or ``D([images, labels], ...)`` for a conditional one); real and generated
+    images get the same kind of random transform, in D's update and in G's. Every image input
+    (rank 4) is augmented, each with its own draw (notebook 03's discriminators take one image
+    per scale); label inputs pass unchanged. The wrapper's weights are the discriminator's.
 
     Args:
         discriminator: a built Keras model.
