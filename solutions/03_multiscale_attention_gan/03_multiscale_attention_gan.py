@@ -9,7 +9,7 @@
 # [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
-# **What you'll do** (about 155 minutes)
+# **What you'll do** (about 160 minutes)
 #
 # | Section | Teaching | Exercises |
 # |---|---|---|
@@ -20,7 +20,7 @@
 # | Write the LSGAN losses | 5 min | 10 min |
 # | Schedule tau | 5 min | 10 min |
 # | Write the 1:5 train step | 10 min | 20 min |
-# | Train, and look at scales, findings and attention | 5 min | 10 min |
+# | Train, and look at scales, findings and attention | 10 min | 10 min |
 # | Compare with the cDCGAN of notebook 02 and estimate the full run | 5 min | — |
 # | Measure whether it obeys | 5 min | — |
 #
@@ -774,24 +774,28 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # distance 106 on the reference classifier's features — notebook 04's distance between
 # generated and real feature statistics, lower is better — and every row read as Effusion),
 # while
-# DCGAN's 2·10⁻⁴ draws chests with lung fields, domes and a mediastinum (Fréchet 50, same
-# data and steps). A rate is part of a step budget, not a constant. The sample grid draws the top
+# DCGAN's 2·10⁻⁴ draws chests with lung fields, domes and a mediastinum (Fréchet 35–50 with
+# the paper's losses, same data and steps). A rate is part of a step budget, not a constant. The sample grid draws the top
 # scale, one row per finding; the τ schedule runs as a callback and logs τ every epoch.
 #
 # **`cpu` only: an auxiliary classifier** (`cfg.auxiliary_weight`; not in the paper, and
 # `None` in `gpu` and `smoke`, which train with your `multiscale_train_step`). With the paper's
 # losses and 320 generator updates the tree learns the chest before the findings: its eight
 # rows looked alike and the reference classifier read 0.13–0.14 of them as asked, about
-# chance. Notebook 02's extension showed the cure: a second head on D that learns the
+# chance. Notebook 02's extension showed a remedy: a second head on D that learns the
 # findings from the *real* images, and a generator loss that asks that head for the label.
 # Here `with_scale_classifier` (given, `medganlab.training.auxiliary`) puts a `Dense(8)` head
 # on the top scale's image features (the layer named `features` in `build_scale_discriminator`,
-# which never sees `c`), and `auxiliary_multiscale_train_step` (given) is the step you wrote —
-# one D update per step, one G update every 5th, D read with `training=False` in G's update —
-# built from **your** `real_pyramid`, `lsgan_discriminator_loss` and `lsgan_generator_loss`,
-# with `weight × cross-entropy` of the head added to D's loss (on the reals) and to G's (on its
-# fakes). The log gains `class_loss` (the head on the reals) and `class_accuracy` (the share of
-# fakes the head reads as asked).
+# which never sees `c`). `auxiliary_multiscale_train_step` (given, the course's code) does
+# what your step does — one D update per step, one G update every 5th, D read with
+# `training=False` in G's update — and adds `weight × cross-entropy` of the head to D's loss
+# (on the reals) and to G's (on its fakes). It trains with **your** `real_pyramid`,
+# `lsgan_discriminator_loss` and `lsgan_generator_loss`; your `multiscale_train_step`,
+# `discriminator_update` and `generator_update` run only in the tests in `cpu`, and train the
+# tree in `gpu` and `smoke`. The log gains `class_loss`, the head's cross-entropy on the real
+# batch, unweighted (ln 8 ≈ 2.08 is guessing), and `class_accuracy`, the share of the fakes in
+# D's update that the head assigns to the finding G was asked for — the head's own opinion,
+# not the judge's. `d_loss` and `g_loss` stay the LSGAN losses, without the class terms.
 
 # %%
 if cfg.auxiliary_weight:  # cpu: your pyramid and losses plus the class head (not the paper)
@@ -854,16 +858,18 @@ plt.show()
 # missing. With the auxiliary classifier the **rows differ by finding**; in our runs: hazy
 # lower lungs in the Effusion row, round bright blobs in the Mass row, clear dark lungs in the
 # Nodule row (its dot is too small to see at 64²), and a grey square without a chest in the
-# Pneumonia row. That last row is a failure worth understanding: the generator found an image
+# Pneumonia row; the judge reads the Atelectasis, Cardiomegaly and Infiltration rows as
+# something else. That last row is a failure worth understanding: the generator found an image
 # that the head (a single `Dense` layer trained on real images only) reads as Pneumonia,
 # though no radiograph looks like it — the head can be fooled, which is why its
-# `class_accuracy` on the fakes climbs to 0.9 while the independent judge below reads far
+# `class_accuracy` on the fakes climbs to 0.9–1.0 while the independent judge below reads far
 # fewer of them as asked. Without the head (the paper's losses, `cfg.auxiliary_weight =
 # None`) the eight rows look alike. The paper's run is 125,000 steps (25,000 generator
 # updates) at 256²: there, its Fig. 2 shows ribs, heart and the findings' signs. Why five D
 # steps per G update: with G updated on every step (`d_steps_per_g_step=1`, 10 epochs: 800 G
 # updates in about the same time) a `cpu` run collapsed — every column of a row drew the same
-# chest (diversity 0.41), Fréchet 90 instead of 50 — and two findings took all the hits. The
+# chest (diversity 0.41), Fréchet 90 instead of 50 (both with the paper's losses) — and two
+# findings took all the hits. The
 # `smoke` profile trains for a few steps: every sample is a flat mid-grey square (the untrained
 # tree outputs values near 0, the middle of `[-1, 1]`), which proves only that the code runs.
 #
@@ -898,9 +904,12 @@ plt.show()
 # **Loss curves per scale and head.** In LSGAN terms a confused discriminator scores 0.5 for
 # everything, so each D term sits near ¼ (½·(0.25 + 0.25)) and each G term near ⅛; a D term
 # falling to 0 at one scale means that discriminator has won there. In the `cpu` run (rate
-# 2·10⁻⁴) the D terms drop to 0.03–0.1 in the first two epochs (five D updates per G update:
-# the discriminators lead), then climb back to 0.15–0.2 as the generator catches up, and the
-# G terms swing as τ lets attention in.
+# 2·10⁻⁴) the D terms drop to 0.02–0.1 in the first few epochs (five D updates per G update:
+# the discriminators lead), then climb back to 0.1–0.2 as the generator catches up, and the
+# G terms swing as τ lets attention in. With the auxiliary classifier (`cpu`) the fourth
+# panel shows `class_loss` falling from about 2.1 (guessing among 8) towards 0.8 and
+# `class_accuracy` on the fakes climbing towards 0.9–1.0; the other panels show only the
+# LSGAN terms.
 
 # %%
 hist = losses.history
@@ -1005,9 +1014,9 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
       {name: FINDINGS[int(np.argmax(m.sum(axis=0)))] for name, m in confusion.items()})
 
 # %% [markdown]
-# **What a good run looks like**: every bar well above the chance line, the two generators'
-# bars compared finding by finding. Measured in `cpu` (64 images per finding, about 320
-# generator updates):
+# **What a good run looks like**: a good run would put every bar well above the chance line,
+# the two generators' bars compared finding by finding. In `cpu` none does yet. Measured there
+# (64 images per finding, about 320 generator updates):
 #
 # | the tree's losses | mean share read as asked | findings at 0 | Fréchet (lower is better) |
 # |---|---|---|---|
@@ -1015,15 +1024,18 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # | + auxiliary classifier, weight 1 | 0.18–0.20 | 4 | 56–57 |
 # | + auxiliary classifier, weight 3 (this `cpu` run) | **0.28–0.36** | 4 | 71–75 |
 #
-# (one or two runs each; the Fréchet distance is notebook 04's, on the judge's features, at
-# n = 512.) With the head, Effusion, Mass, Nodule and Pneumothorax are read as asked 0.2–0.9
-# of the time; Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay at 0 in every run so
+# (Ranges span the trained generator and a moving average of its weights in one or two
+# benchmark runs; this notebook samples the trained generator, the upper end at weight 3. The
+# Fréchet distance is notebook 04's, on the judge's features, at n = 512.) With the head,
+# Effusion, Mass and Pneumothorax are read as asked mostly 0.3–0.97 of the time, Nodule often
+# below 0.2; Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay at 0 in every run so
 # far: in 320 updates the tree has not learned to draw them. The weight trades realism for
-# obedience: each step up costs Fréchet distance. DiffAugment at every scale, which helped
-# notebook 02, broke the tree here (Fréchet 138–197, 0.02–0.14). The "cDCGAN (02)" bars are
-# your exported main run of notebook 02, the paper's concatenation discriminator with
-# DiffAugment and EMA in `cpu`: expect its 0.13–0.14 again (same judge, same noise); 02's
-# projection run with its auxiliary classifier reached 0.26–0.42. In `smoke` the judge is near
+# obedience: each step up costs Fréchet distance. DiffAugment at every scale (with the head,
+# weight 1), which helped notebook 02, broke the tree here (Fréchet 138–197, 0.02–0.14). The
+# "cDCGAN (02)" bars are your exported main run of notebook 02, the paper's concatenation
+# discriminator with DiffAugment and EMA in `cpu`: expect its 0.12–0.14 again (same judge,
+# same noise). In `cpu` this compares a tree *with* the head against a cDCGAN *without* one;
+# the fair comparison is 02's projection run with its auxiliary classifier: 0.26–0.42. In `smoke` the judge is near
 # chance, so the bars are grey and mean nothing.
 
 # %% [markdown]
@@ -1084,7 +1096,8 @@ else:  # smoke: tracing and compiling the graphs take most of the time of a hand
 # output, the top-scale image: the `SelfAttention` class lives in this notebook, so notebook
 # 04 loads the TensorFlow SavedModel that `export_generator` writes alongside (inference only).
 # The metadata also records the data set and the training patients: notebook 06 refuses a
-# generator that saw its test patients.
+# generator that saw its test patients. In `cpu` this is the tree trained with the auxiliary
+# classifier.
 
 # %%
 zc = keras.Input((cfg.latent_dim + cfg.num_classes,), name="z_c")

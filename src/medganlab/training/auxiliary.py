@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from medganlab.training.gan import _bce
+from medganlab.training.gan import _ce, reference_train_step
 from medganlab.training.updates import apply_gradients, update_if
 
 __all__ = [
@@ -90,50 +90,16 @@ def _label_reaches(discriminator: keras.Model, features, num_classes: int) -> bo
     return bool(np.abs(out[0] - out[1]).max() > 1e-6)
 
 
-def _ce(labels, logits):
-    logits = tf.cast(logits, "float32")
-    return tf.reduce_mean(keras.losses.categorical_crossentropy(labels, logits, from_logits=True))
-
-
 def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
-    """One AC-GAN update of D, then of G (02's conditional step plus the class terms).
+    """One AC-GAN update of D, then of G: 02's conditional step plus the class terms.
 
     ``gan.discriminator`` returns ``[logit, class logits]`` (:func:`with_auxiliary_classifier`).
-    Returns 02's four values and ``class_loss`` (the head's cross-entropy on the reals) and
-    ``class_accuracy`` (its accuracy on the fakes of D's update: how well G obeys the head).
+    This is :func:`~medganlab.training.gan.reference_train_step` (the reference version of
+    02's step) with ``class_weight=weight``. Returns 02's four values and ``class_loss`` (the
+    head's cross-entropy on the reals) and ``class_accuracy`` (its accuracy on the fakes of
+    D's update: how well G obeys the head).
     """
-    labels, n = tf.cast(labels, "float32"), tf.shape(real_images)[0]
-    both = tf.concat([labels, labels], 0)
-
-    def score(fakes):
-        return gan.discriminator([tf.concat([real_images, fakes], 0), both], training=True)
-
-    with tf.GradientTape() as tape:
-        logits, classes = score(gan.generator([gan.sample_noise(n), labels], training=True))
-        class_loss = _ce(labels, classes[:n])
-        d_loss = _bce(tf.ones_like(logits[:n]), logits[:n], True) + _bce(
-            tf.zeros_like(logits[n:]), logits[n:], True
-        )
-        total = d_loss + weight * class_loss
-    apply_gradients(gan.d_optimizer, tape, total, gan.discriminator.trainable_variables)
-    with tf.GradientTape() as tape:
-        fake_logits, fake_classes = score(
-            gan.generator([gan.sample_noise(n), labels], training=True)
-        )
-        g_loss = _bce(tf.ones_like(fake_logits[n:]), fake_logits[n:], True)
-        total = g_loss + weight * _ce(labels, fake_classes[n:])
-    apply_gradients(gan.g_optimizer, tape, total, gan.generator.trainable_variables)
-    asked = tf.argmax(labels, -1)
-    return {
-        "d_loss": d_loss,
-        "g_loss": g_loss,
-        "d_real_accuracy": tf.reduce_mean(tf.cast(logits[:n] > 0, "float32")),
-        "d_fake_accuracy": tf.reduce_mean(tf.cast(logits[n:] < 0, "float32")),
-        "class_loss": class_loss,
-        "class_accuracy": tf.reduce_mean(
-            tf.cast(tf.equal(tf.argmax(classes[n:], -1), asked), "float32")
-        ),
-    }
+    return reference_train_step(gan, real_images, tf.cast(labels, "float32"), class_weight=weight)
 
 
 def with_scale_classifier(discriminators: keras.Model, num_classes: int) -> keras.Model:

@@ -90,7 +90,14 @@ def _bce(labels, logits, from_logits: bool):
     return ops.mean(keras.losses.binary_crossentropy(labels, logits, from_logits=from_logits))
 
 
-def reference_train_step(gan: GAN, real_images, labels=None) -> dict:
+def _ce(labels, logits):
+    """Mean categorical cross-entropy of class logits, in float32."""
+    logits = ops.cast(logits, "float32")
+    labels = ops.cast(labels, "float32")
+    return ops.mean(keras.losses.categorical_crossentropy(labels, logits, from_logits=True))
+
+
+def reference_train_step(gan: GAN, real_images, labels=None, class_weight: float = 0.0) -> dict:
     """One non-saturating BCE DCGAN (or cDCGAN) step: update D once, then G once.
 
     Each update calls D once, in training mode, on ``concat([real, fake])`` (batch norm sees
@@ -98,6 +105,11 @@ def reference_train_step(gan: GAN, real_images, labels=None) -> dict:
     G gets ``concat(z, one_hot)`` and D the image concatenated with :func:`tile_labels`
     channels when ``gan.num_classes`` is set. Discriminator outputs are logits unless
     ``compile(from_logits=False)``. Losses and accuracies are computed in float32.
+
+    A discriminator that returns ``[score, class logits]`` (an auxiliary classifier,
+    :mod:`medganlab.training.auxiliary`) adds ``class_weight`` x the class cross-entropy on
+    the reals to D's loss and on the fakes to G's, and logs ``class_loss`` (reals) and
+    ``class_accuracy`` (the fakes of D's update read as the label G was given).
     """
     batch = ops.shape(real_images)[0]
     from_logits = gan.from_logits
@@ -113,33 +125,49 @@ def reference_train_step(gan: GAN, real_images, labels=None) -> dict:
             discriminator_inputs(gan.discriminator, images, both), training=training
         )
 
+    def scores_and_classes(images):
+        out = discriminate(images, True)
+        classes = None
+        if isinstance(out, (list, tuple)):  # [score, class logits]: an auxiliary classifier
+            out, classes = out
+        return ops.reshape(ops.cast(out, "float32"), (2 * batch, -1)), classes  # 1 or per patch
+
     real_images = ops.cast(real_images, "float32")
     fake_images = ops.cast(generate(training=True), "float32")  # outside the tape: no G grads
     with tf.GradientTape() as tape:
-        scores = ops.cast(
-            discriminate(ops.concatenate([real_images, fake_images], axis=0), True), "float32"
-        )
-        scores = ops.reshape(scores, (2 * batch, -1))  # one score, or one per patch
+        scores, classes = scores_and_classes(ops.concatenate([real_images, fake_images], axis=0))
         real_scores, fake_scores = scores[:batch], scores[batch:]
         d_loss = _bce(ops.ones_like(real_scores), real_scores, from_logits) + _bce(
             ops.zeros_like(fake_scores), fake_scores, from_logits
         )
-    apply_gradients(gan.d_optimizer, tape, d_loss, gan.discriminator.trainable_variables)
+        d_total = d_loss
+        if classes is not None:
+            class_loss = _ce(labels, classes[:batch])
+            d_total = d_loss + class_weight * class_loss
+    apply_gradients(gan.d_optimizer, tape, d_total, gan.discriminator.trainable_variables)
 
     with tf.GradientTape() as tape:
         fakes = ops.cast(generate(training=True), "float32")
         both = ops.concatenate([real_images, fakes], axis=0)  # same D call shape as above
-        scores = ops.cast(discriminate(both, True), "float32")
-        scores = ops.reshape(scores, (2 * batch, -1))[batch:]
-        g_loss = _bce(ops.ones_like(scores), scores, from_logits)  # non-saturating
-    apply_gradients(gan.g_optimizer, tape, g_loss, gan.generator.trainable_variables)
+        g_scores, g_classes = scores_and_classes(both)
+        g_loss = _bce(ops.ones_like(g_scores[batch:]), g_scores[batch:], from_logits)
+        g_total = g_loss  # non-saturating
+        if g_classes is not None:
+            g_total = g_loss + class_weight * _ce(labels, g_classes[batch:])
+    apply_gradients(gan.g_optimizer, tape, g_total, gan.generator.trainable_variables)
 
-    return {
+    logs = {
         "d_loss": d_loss,
         "g_loss": g_loss,
         "d_real_accuracy": ops.mean(ops.cast(real_scores > threshold, "float32")),
         "d_fake_accuracy": ops.mean(ops.cast(fake_scores <= threshold, "float32")),
     }
+    if classes is not None:
+        asked = ops.argmax(labels, axis=-1)
+        read = ops.argmax(classes[batch:], axis=-1)
+        logs["class_loss"] = class_loss
+        logs["class_accuracy"] = ops.mean(ops.cast(ops.equal(read, asked), "float32"))
+    return logs
 
 
 class GAN(keras.Model):
