@@ -87,6 +87,12 @@ RECIPES: tuple[tuple[str, str, dict], ...] = (
     ("02_conditional_gan", "proj_ct_ema_ac_e8", {"discriminator": "projection",
                                                  "diff_augment": ("color", "translation"),
                                                  "ema_decay": 0.999, "auxiliary_weight": 1.0}),
+    # ... at weight 2; and with no DiffAugment at weight 3 (the setting that lifted 03)
+    ("02_conditional_gan", "proj_ct_ema_ac2_e8", {"discriminator": "projection",
+                                                  "diff_augment": ("color", "translation"),
+                                                  "ema_decay": 0.999, "auxiliary_weight": 2.0}),
+    ("02_conditional_gan", "proj_ema_ac3_e8", {"discriminator": "projection", "diff_augment": (),
+                                               "ema_decay": 0.999, "auxiliary_weight": 3.0}),
     # the paper's rate (the gpu profile's); the cpu profile now trains at 2e-4
     ("03_multiscale_attention_gan", "paper_lr", {"learning_rate": 2e-5}),
     ("03_multiscale_attention_gan", "lr2e-4_ema", {"learning_rate": 2e-4, "ema_decay": 0.999}),
