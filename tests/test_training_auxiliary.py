@@ -40,7 +40,7 @@ def _batch(n=12):
     return images, labels
 
 
-def _gan(weight, augment=False):
+def _gan(weight, augment=False, d_rate=1e-3):
     keras.utils.set_random_seed(0)
     d = with_auxiliary_classifier(build_projection_discriminator(SIDE, CLASSES, 4), CLASSES)
     if augment:
@@ -49,7 +49,7 @@ def _gan(weight, augment=False):
         _generator(), d, latent_dim=LATENT, num_classes=CLASSES,
         train_step_fn=functools.partial(auxiliary_train_step, weight=weight),
     )  # fmt: skip
-    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(d_rate))
     return gan
 
 
@@ -93,11 +93,12 @@ def test_the_head_learns_the_classes_of_the_reals_in_graph_mode():
 
 @pytest.mark.parametrize("network", ["generator", "discriminator"])
 def test_the_class_terms_reach_both_updates(network):
-    """Weight 0 is 02's plain step; any weight > 0 changes D's and G's update from it."""
+    """Weight 0 is 02's plain step; any weight > 0 changes D's and G's update from it. For G,
+    D does not move (rate 0), so only G's own class term can make the difference."""
     images, labels = _batch()
     after = {}
     for weight in (0.0, 5.0):
-        gan = _gan(weight)
+        gan = _gan(weight, d_rate=0.0 if network == "generator" else 1e-3)
         gan.train_on_batch(images, labels)
         after[weight] = [np.asarray(v) for v in getattr(gan, network).trainable_variables]
     gap = max(float(np.abs(a - b).max()) for a, b in zip(after[0.0], after[5.0], strict=True))
@@ -185,7 +186,7 @@ def _lsgan_g(fake):
     return 0.5 * sum(keras.ops.mean(keras.ops.square(f - 1.0)) for f in fake)
 
 
-def _scale_gan(weight, d_steps=2, terms=None):
+def _scale_gan(weight, d_steps=2, terms=None, d_rate=1e-3):
     keras.utils.set_random_seed(0)
     step = functools.partial(
         auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
@@ -193,7 +194,7 @@ def _scale_gan(weight, d_steps=2, terms=None):
     )  # fmt: skip
     d = with_scale_classifier(_multiscale_d(), CLASSES)
     gan = GAN(_tree_generator(), d, latent_dim=LATENT, num_classes=CLASSES, train_step_fn=step)
-    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(d_rate))
     return gan
 
 
@@ -249,7 +250,7 @@ def test_the_class_terms_reach_both_multiscale_updates(network):
     images, labels = _batch()
     after = {}
     for weight in (0.0, 5.0):
-        gan = _scale_gan(weight, d_steps=1)
+        gan = _scale_gan(weight, d_steps=1, d_rate=0.0 if network == "generator" else 1e-3)
         gan.train_on_batch(images, labels)
         after[weight] = [np.asarray(v) for v in getattr(gan, network).trainable_variables]
     gap = max(float(np.abs(a - b).max()) for a, b in zip(after[0.0], after[5.0], strict=True))

@@ -188,10 +188,33 @@ def test_every_image_input_is_augmented_and_the_label_passes():
     """03's discriminators take one image per scale and a label: each scale is augmented."""
     small, top, label = keras.Input((8, 8, 1)), keras.Input((16, 16, 1)), keras.Input((3,))
     echo = keras.Model([small, top, label], [layers.Identity()(t) for t in (small, top, label)])
-    wrapped = augmented_discriminator(echo, ("translation",), seed=2)
     x = _images()
     inputs = [tf.image.resize(x, (8, 8)), x, tf.one_hot([0, 1, 2, 0], 3)]
+    first_only = augmented_discriminator(echo, ("translation",), seed=2)
+    out = [np.asarray(t) for t in first_only(inputs, training=True)]
+    np.testing.assert_array_equal(out[1], np.asarray(inputs[1]))  # 02's default: the image only
+    wrapped = augmented_discriminator(echo, ("translation",), image_inputs=2, seed=2)
     out = [np.asarray(t) for t in wrapped(inputs, training=True)]
     assert not np.allclose(out[0], np.asarray(inputs[0])), "the small scale is augmented"
     assert not np.allclose(out[1], np.asarray(inputs[1])), "the top scale is augmented"
     np.testing.assert_array_equal(out[2], np.asarray(inputs[2]))
+
+
+def test_always_augments_a_discriminator_read_in_inference_mode():
+    """03's G update reads D with training=False; with always=True DiffAugment still applies,
+    while D itself still runs in inference mode (spectral normalisation does not renormalise)."""
+    seen = {}
+
+    class Probe(layers.Layer):
+        def call(self, x, training=None):
+            seen["training"] = training
+            return x
+
+    image = keras.Input((16, 16, 1))
+    critic = keras.Model(image, Probe()(image))
+    x = _images()
+    plain = augmented_discriminator(critic, ("translation",), seed=5)
+    np.testing.assert_array_equal(np.asarray(plain(x, training=False)), np.asarray(x))
+    always = augmented_discriminator(critic, ("translation",), always=True, seed=5)
+    assert not np.allclose(np.asarray(always(x, training=False)), np.asarray(x))
+    assert not seen["training"], "D itself must still be called in inference mode"

@@ -573,7 +573,8 @@ if cfg.compare_discriminators:
         build_conditional_generator(cfg.latent_dim, cfg.num_classes, cfg.image_size,
                                     cfg.generator_width),
         DISCRIMINATORS[other](cfg.image_size, cfg.num_classes, cfg.discriminator_width),
-        run_dir(f"02_conditional_gan_{other}{'_ac' if with_classifier(other) else ''}",
+        run_dir(f"02_conditional_gan_{other}"
+                + (f"_ac{cfg.auxiliary_weight:g}" if with_classifier(other) else ""),
                 cfg.profile), cfg.epochs, classifier_head=with_classifier(other))
     other_confusion = conditional_confusion(drawer(other_sampler), classifier, cfg.num_classes,
                                             per_class=cfg.eval_per_finding)

@@ -811,7 +811,8 @@ gan = GAN(generator, d_for_training, latent_dim=cfg.latent_dim, num_classes=cfg.
           train_step_fn=train_step)
 gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
             d_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1))
-run = run_dir("03_multiscale_attention_gan" + ("_ac" if cfg.auxiliary_weight else ""), cfg.profile)
+suffix = f"_ac{cfg.auxiliary_weight:g}" if cfg.auxiliary_weight else ""  # one run per weight
+run = run_dir(f"03_multiscale_attention_gan{suffix}", cfg.profile)
 grid_labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, axis=0)
 samples = SampleGrid(run / "samples", num_samples=len(grid_labels), labels=grid_labels,
                      ncols=cfg.per_finding_samples, output_index=-1)

@@ -139,6 +139,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 g_loss_fn=ns["lsgan_generator_loss"],
                 d_steps=cfg.d_steps_per_g_step,
                 weight=float(cfg.auxiliary_weight),
+                terms=ns["loss_terms"],
             )
             kind = "multiscale+ac"
         kwargs = {"num_classes": cfg.num_classes}
@@ -148,7 +149,12 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, 0)
         grid.update(num_samples=len(labels), labels=labels, ncols=cfg.per_finding_samples)
     diff_augment = getattr(cfg, "diff_augment", ()) or extras.get("diff_augment", ())
-    if diff_augment:
+    if diff_augment and assignment == "03_multiscale_attention_gan":
+        # every scale, and G's update too (it reads D with training=False)
+        discriminator = augmented_discriminator(
+            discriminator, diff_augment, seed=cfg.seed, image_inputs=3, always=True
+        )
+    elif diff_augment:
         discriminator = augmented_discriminator(discriminator, diff_augment, seed=cfg.seed)
     gan = GAN(generator, discriminator, latent_dim=cfg.latent_dim, train_step_fn=step_fn, **kwargs)
     gan.compile(

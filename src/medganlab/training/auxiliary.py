@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from medganlab.training.gan import _ce, reference_train_step
+from medganlab.training.gan import _ce, _class_accuracy, reference_train_step
 from medganlab.training.updates import apply_gradients, update_if
 
 __all__ = [
@@ -122,6 +122,14 @@ def with_scale_classifier(discriminators: keras.Model, num_classes: int) -> kera
             f"with_scale_classifier: expected one sub-model per image input of "
             f"{discriminators.name!r} ({len(images)}), got {len(scales)}"
         )
+    for scale, image in zip(scales, images, strict=True):  # smallest first, as the inputs
+        if tuple(scale.inputs[0].shape[1:]) != tuple(image.shape[1:]):
+            raise ValueError(
+                f"with_scale_classifier: sub-model {scale.name!r} takes images of shape "
+                f"{tuple(scale.inputs[0].shape[1:])}, but the matching input of "
+                f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
+                "per scale, in the order of the image inputs"
+            )
     top = scales[-1]
     names = [layer.name for layer in top.layers]
     if FEATURES not in names:
@@ -201,14 +209,11 @@ def auxiliary_multiscale_train_step(
     g_loss = update_if(
         tf.equal(gan.global_step % d_steps, 0), generator_update, lambda: g_loss_fn(fake_scores)
     )
-    asked = tf.argmax(labels, -1)
     logs = {
         "d_loss": d_loss,
         "g_loss": g_loss,
         "class_loss": class_loss,
-        "class_accuracy": tf.reduce_mean(
-            tf.cast(tf.equal(tf.argmax(classes[n:], -1), asked), "float32")
-        ),
+        "class_accuracy": _class_accuracy(labels, classes[n:]),
     }
     if terms is not None:
         logs.update(terms(real_scores, fake_scores, sizes))

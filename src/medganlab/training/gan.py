@@ -97,6 +97,12 @@ def _ce(labels, logits):
     return ops.mean(keras.losses.categorical_crossentropy(labels, logits, from_logits=True))
 
 
+def _class_accuracy(labels, logits):
+    """Share of rows whose arg-max class logit is the one-hot label's class."""
+    read = ops.argmax(logits, axis=-1)
+    return ops.mean(ops.cast(ops.equal(read, ops.argmax(labels, axis=-1)), "float32"))
+
+
 def reference_train_step(gan: GAN, real_images, labels=None, class_weight: float = 0.0) -> dict:
     """One non-saturating BCE DCGAN (or cDCGAN) step: update D once, then G once.
 
@@ -128,8 +134,10 @@ def reference_train_step(gan: GAN, real_images, labels=None, class_weight: float
     def scores_and_classes(images):
         out = discriminate(images, True)
         classes = None
-        if isinstance(out, (list, tuple)):  # [score, class logits]: an auxiliary classifier
+        if isinstance(out, (list, tuple)) and len(out) == 2:  # [score, class logits]: AC-GAN
             out, classes = out
+        elif isinstance(out, (list, tuple)):  # a model built with outputs=[score]
+            (out,) = out
         return ops.reshape(ops.cast(out, "float32"), (2 * batch, -1)), classes  # 1 or per patch
 
     real_images = ops.cast(real_images, "float32")
@@ -163,10 +171,8 @@ def reference_train_step(gan: GAN, real_images, labels=None, class_weight: float
         "d_fake_accuracy": ops.mean(ops.cast(fake_scores <= threshold, "float32")),
     }
     if classes is not None:
-        asked = ops.argmax(labels, axis=-1)
-        read = ops.argmax(classes[batch:], axis=-1)
         logs["class_loss"] = class_loss
-        logs["class_accuracy"] = ops.mean(ops.cast(ops.equal(read, asked), "float32"))
+        logs["class_accuracy"] = _class_accuracy(labels, classes[batch:])
     return logs
 
 

@@ -124,19 +124,23 @@ class DiffAugment(keras.layers.Layer):
 
 
 class _AugmentedDiscriminator(keras.Model):
-    """``discriminator(augment(images), ...)`` in training mode; the discriminator alone else."""
+    """``discriminator(augment(images), ...)`` in training mode (or always); else D alone."""
 
     def __init__(
         self,
         discriminator: keras.Model,
         augment: DiffAugment,
         image_channels: int | None = None,
+        image_inputs: int = 1,
+        always: bool = False,
         **kwargs,
     ):
         super().__init__(name=f"{discriminator.name}_diffaugment", **kwargs)
         self.discriminator = discriminator
         self.augment = augment
         self.image_channels = image_channels
+        self.image_inputs = image_inputs
+        self.always = always
         self.multi_input = len(discriminator.inputs) > 1
         self.built = True  # the discriminator is built; nothing of its own to build
 
@@ -151,12 +155,14 @@ class _AugmentedDiscriminator(keras.Model):
         return keras.ops.concatenate([picture, images[..., self.image_channels :]], axis=-1)
 
     def call(self, inputs, training=None):
-        if self.multi_input:  # [images..., labels]: augment every image input (rank 4) only
+        augment = True if self.always else training
+        if self.multi_input:  # [images..., labels]: augment the leading image inputs only
             return self.discriminator(
-                [self._augment(x, training) if len(x.shape) == 4 else x for x in inputs],
+                [self._augment(x, augment) if i < self.image_inputs else x
+                 for i, x in enumerate(inputs)],
                 training=training,
-            )
-        return self.discriminator(self._augment(inputs, training), training=training)
+            )  # fmt: skip
+        return self.discriminator(self._augment(inputs, augment), training=training)
 
     @property
     def input_shape(self):
@@ -171,15 +177,17 @@ def augmented_discriminator(
     discriminator: keras.Model,
     policy: tuple[str, ...] | list[str] = POLICIES,
     image_channels: int | None = None,
+    *,
+    image_inputs: int = 1,
+    always: bool = False,
     **options,
 ) -> keras.Model:
     """Wrap ``discriminator`` so that every image it sees in training mode is augmented.
 
     A train step calls the wrapper exactly as it calls the discriminator (``D(x,
-    training=True)``, or ``D([images, labels], ...)`` for a conditional one); real and generated
-    images get the same kind of random transform, in D's update and in G's. Every image input
-    (rank 4) is augmented, each with its own draw (notebook 03's discriminators take one image
-    per scale); label inputs pass unchanged. The wrapper's weights are the discriminator's.
+    training=True)``, or ``D([images, labels], ...)`` for a conditional one, whose image input
+    comes first); real and generated images get the same kind of random transform, in D's
+    update and in G's. The wrapper's weights are the discriminator's.
 
     Args:
         discriminator: a built Keras model.
@@ -187,9 +195,14 @@ def augmented_discriminator(
         image_channels: augment only the first ``image_channels`` channels of the image input
             and pass the rest through unchanged: for a discriminator that takes the label as
             extra constant channels (``concat(image, tiled one-hot)``), which must not move.
+        image_inputs: how many leading inputs are images, each augmented with its own draw
+            (notebook 03's discriminators take one image per scale, then the label).
+        always: augment also when D is called with ``training=False``: notebook 03's G update
+            reads D that way (so spectral normalisation does not renormalise), and DiffAugment
+            must reach G's update too. Do not sample or evaluate through such a wrapper.
     """
     augment = DiffAugment(policy, **options)
-    return _AugmentedDiscriminator(discriminator, augment, image_channels)
+    return _AugmentedDiscriminator(discriminator, augment, image_channels, image_inputs, always)
 
 
 class GeneratorEMA(keras.callbacks.Callback):
