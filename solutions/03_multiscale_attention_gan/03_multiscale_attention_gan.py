@@ -9,7 +9,7 @@
 # [![View the repository](https://img.shields.io/badge/GitHub-medganlab-blue?logo=github)]({{ repository_url }})
 
 # %% [markdown]
-# **What you'll do** (about 160 minutes)
+# **What you'll do** (about 155 minutes)
 #
 # | Section | Teaching | Exercises |
 # |---|---|---|
@@ -20,7 +20,7 @@
 # | Write the LSGAN losses | 5 min | 10 min |
 # | Schedule tau | 5 min | 10 min |
 # | Write the 1:5 train step | 10 min | 20 min |
-# | Train, and look at scales, findings and attention | 10 min | 10 min |
+# | Train, and look at scales, findings and attention | 5 min | 10 min |
 # | Compare with the cDCGAN of notebook 02 and estimate the full run | 5 min | — |
 # | Measure whether it obeys | 5 min | — |
 #
@@ -78,7 +78,6 @@ from medganlab.training import (
     load_generator,
     update_if,
 )
-from medganlab.training.auxiliary import auxiliary_multiscale_train_step, with_scale_classifier
 
 info = medganlab.setup()
 
@@ -798,6 +797,8 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # not the judge's. `d_loss` and `g_loss` stay the LSGAN losses, without the class terms.
 
 # %%
+from medganlab.training.auxiliary import auxiliary_multiscale_train_step, with_scale_classifier
+
 if cfg.auxiliary_weight:  # cpu: your pyramid and losses plus the class head (not the paper)
     d_for_training = with_scale_classifier(discriminators, cfg.num_classes)
     train_step = functools.partial(
