@@ -1032,8 +1032,9 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # Effusion, Mass and Pneumothorax are read as asked mostly 0.3–0.97 of the time, Nodule often
 # below 0.2; Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay at 0 in every run so
 # far: in 320 updates the tree has not learned to draw them. The weight trades realism for
-# obedience: each step up costs Fréchet distance. DiffAugment at every scale (with the head,
-# weight 1), which helped notebook 02, broke the tree here (Fréchet 138–197, 0.02–0.14). The
+# obedience: each step up costs Fréchet distance. DiffAugment at every scale and in both
+# updates, which helped notebook 02, broke the tree here: 0.00–0.21 read as asked, Fréchet
+# 86–449 (with the head at weight 1 with cutout, and at weight 3 without). The
 # "cDCGAN (02)" bars are your exported main run of notebook 02, the paper's concatenation
 # discriminator with DiffAugment and EMA in `cpu`: expect its 0.12–0.15 again (same judge,
 # same noise). In `cpu` this compares a tree *with* the head against a cDCGAN *without* one;
