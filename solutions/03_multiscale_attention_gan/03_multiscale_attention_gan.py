@@ -909,9 +909,9 @@ plt.show()
 # 2·10⁻⁴) the D terms drop to 0.02–0.1 in the first few epochs (five D updates per G update:
 # the discriminators lead), then climb back to 0.1–0.2 as the generator catches up, and the
 # G terms swing as τ lets attention in. With the auxiliary classifier (`cpu`) the fourth
-# panel shows `class_loss` falling from about 2.1 (guessing among 8) towards 0.8 and
-# `class_accuracy` on the fakes climbing towards 0.9–1.0; the other panels show only the
-# LSGAN terms.
+# panel shows `class_loss` falling from about 1.9 (2.08 is guessing among 8) towards 1.0 and
+# `class_accuracy` on the fakes climbing to 0.9–1.0 by epoch 8; the other panels show only
+# the LSGAN terms.
 
 # %%
 hist = losses.history
