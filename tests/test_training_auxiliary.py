@@ -45,10 +45,14 @@ def _gan(weight, augment=False, d_rate=1e-3):
     d = with_auxiliary_classifier(build_projection_discriminator(SIDE, CLASSES, 4), CLASSES)
     if augment:
         d = augmented_discriminator(d, ("color", "translation"), seed=0)
-    gan = GAN(
-        _generator(), d, latent_dim=LATENT, num_classes=CLASSES,
-        train_step_fn=functools.partial(auxiliary_train_step, weight=weight),
-    )  # fmt: skip
+    return _compiled(
+        _generator(), d, functools.partial(auxiliary_train_step, weight=weight), d_rate
+    )
+
+
+def _compiled(generator, discriminator, step, d_rate):
+    """A conditional GAN with Adam 1e-3 for G and Adam ``d_rate`` for D."""
+    gan = GAN(generator, discriminator, latent_dim=LATENT, num_classes=CLASSES, train_step_fn=step)
     gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(d_rate))
     return gan
 
@@ -192,10 +196,9 @@ def _scale_gan(weight, d_steps=2, terms=None, d_rate=1e-3):
         auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
         g_loss_fn=_lsgan_g, d_steps=d_steps, weight=weight, terms=terms,
     )  # fmt: skip
-    d = with_scale_classifier(_multiscale_d(), CLASSES)
-    gan = GAN(_tree_generator(), d, latent_dim=LATENT, num_classes=CLASSES, train_step_fn=step)
-    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(d_rate))
-    return gan
+    return _compiled(
+        _tree_generator(), with_scale_classifier(_multiscale_d(), CLASSES), step, d_rate
+    )
 
 
 def test_scale_head_adds_float32_class_logits_and_keeps_the_six_scores():

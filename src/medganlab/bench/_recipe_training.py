@@ -77,6 +77,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
     ema_decay = getattr(cfg, "ema_decay", None) or extras.get("ema_decay")
     ema = GeneratorEMA(ema_decay) if ema_decay else None
     callbacks: list = []
+    augment_options: dict = {}  # 03: every scale, and G's update (it reads D in inference mode)
     grid: dict = {"generator": ema}
     d_lr = getattr(cfg, "d_learning_rate", None) or cfg.learning_rate
     if assignment == "01_dcgan":
@@ -125,6 +126,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         discriminator = ns["build_discriminators"](sizes, cfg.num_classes, cfg.discriminator_width)
         kind = "multiscale"
         step_fn = functools.partial(ns["multiscale_train_step"], d_steps=cfg.d_steps_per_g_step)
+        augment_options = {"image_inputs": len(sizes), "always": True}
         if cfg.auxiliary_weight:  # a class head on the top scale, the student's losses (given)
             from medganlab.training.auxiliary import (
                 auxiliary_multiscale_train_step,
@@ -149,13 +151,10 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, 0)
         grid.update(num_samples=len(labels), labels=labels, ncols=cfg.per_finding_samples)
     diff_augment = getattr(cfg, "diff_augment", ()) or extras.get("diff_augment", ())
-    if diff_augment and assignment == "03_multiscale_attention_gan":
-        # every scale, and G's update too (it reads D with training=False)
+    if diff_augment:
         discriminator = augmented_discriminator(
-            discriminator, diff_augment, seed=cfg.seed, image_inputs=3, always=True
+            discriminator, diff_augment, seed=cfg.seed, **augment_options
         )
-    elif diff_augment:
-        discriminator = augmented_discriminator(discriminator, diff_augment, seed=cfg.seed)
     gan = GAN(generator, discriminator, latent_dim=cfg.latent_dim, train_step_fn=step_fn, **kwargs)
     gan.compile(
         g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),

@@ -64,19 +64,25 @@ def with_auxiliary_classifier(discriminator: keras.Model, num_classes: int) -> k
             f"features), got {len(flats)} in {discriminator.name!r}"
         )
     features = flats[0].output
-    if len(discriminator.inputs) > 1 and _label_reaches(discriminator, features, num_classes):
-        raise ValueError(
-            f"with_auxiliary_classifier: the features of {discriminator.name!r} depend on its "
-            "label input (e.g. label channels concatenated to the image), so a class head "
-            "would read the label back instead of the image. Use a discriminator whose "
-            "features see the image only, such as the projection discriminator."
-        )
+    if len(discriminator.inputs) > 1:
+        _refuse_label_in(discriminator, features, num_classes, "with_auxiliary_classifier")
     classes = layers.Dense(num_classes, dtype="float32", name=CLASS_HEAD)(features)
     return keras.Model(
         discriminator.inputs,
         [discriminator.output, classes],
         name=f"{discriminator.name}_ac",
     )
+
+
+def _refuse_label_in(discriminator: keras.Model, features, num_classes: int, caller: str):
+    """Raise if ``features`` of ``discriminator`` depend on its label input."""
+    if _label_reaches(discriminator, features, num_classes):
+        raise ValueError(
+            f"{caller}: the features of {discriminator.name!r} depend on its label input "
+            "(e.g. label channels concatenated to the image), so a class head would read the "
+            "label back instead of the image. Use a discriminator whose features see the "
+            "image only, such as the projection discriminator."
+        )
 
 
 def _label_reaches(discriminator: keras.Model, features, num_classes: int) -> bool:
@@ -139,11 +145,7 @@ def with_scale_classifier(discriminators: keras.Model, num_classes: int) -> kera
             f"{names}"
         )
     features = top.get_layer(FEATURES).output
-    if _label_reaches(top, features, num_classes):
-        raise ValueError(
-            f"with_scale_classifier: the {FEATURES!r} of {top.name!r} depend on its label "
-            "input, so a class head would read the label back instead of the image"
-        )
+    _refuse_label_in(top, features, num_classes, "with_scale_classifier")
     trunk = keras.Model(top.inputs, [*top.outputs, features], name=f"{top.name}_features")
     scores = []
     for scale, image in zip(scales[:-1], images[:-1], strict=True):
