@@ -1036,10 +1036,12 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # updates, which helped notebook 02, broke the tree here: 0.00–0.21 read as asked, Fréchet
 # 86–449 (with the head at weight 1 with cutout, and at weight 3 without). The
 # "cDCGAN (02)" bars are your exported main run of notebook 02, the paper's concatenation
-# discriminator with DiffAugment and EMA in `cpu`: expect its 0.12–0.15 again (same judge,
+# discriminator with DiffAugment and EMA in `cpu`: expect its 0.14–0.20 again (same judge,
 # same noise). In `cpu` this compares a tree *with* the head against a cDCGAN *without* one;
-# the fair comparison is 02's projection run with its auxiliary classifier: 0.26–0.42. In `smoke` the judge is near
-# chance, so the bars are grey and mean nothing.
+# the fair comparison is 02's projection run with its auxiliary classifier, 0.61–0.64,
+# which also made twice the generator updates (648 at batch 32, G's rate twice D's): the
+# tree does not reach it at this budget. In `smoke` the judge is
+# near chance, so the bars are grey and mean nothing.
 
 # %% [markdown]
 # ## Estimate the full run
