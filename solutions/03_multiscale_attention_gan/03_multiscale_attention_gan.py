@@ -827,7 +827,8 @@ history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_pe
                   checkpoint_dir=run / "checkpoints", data_root=root,
                   callbacks=[samples, tau, health, losses])
 train_seconds = time.perf_counter() - start
-print(f"trained in {train_seconds / 60:.1f} min")
+epochs_run = len(history.epoch)  # 0 when the run was already complete: resumed, not trained
+print(f"trained {epochs_run} epoch(s) in {train_seconds / 60:.1f} min")
 
 # %% [markdown]
 # **The three scales** for the same noise and condition: the 128² and 256² branches refine
@@ -1072,10 +1073,13 @@ def step_flops(generator, discriminators, batch, latent_dim, num_classes, d_step
 # %%
 flops = step_flops(generator, discriminators, cfg.batch_size, cfg.latent_dim, cfg.num_classes,
                    cfg.d_steps_per_g_step)
-steps_done = cfg.epochs * (cfg.steps_per_epoch or len(index) // cfg.batch_size)
+steps_done = epochs_run * (cfg.steps_per_epoch or len(index) // cfg.batch_size)
 print(f"{flops / 1e9:.3g} GFLOP per step; this run: {steps_done} steps in {train_seconds:.0f} s")
 if steps_done >= 50:
     print(f"sustained: {flops * steps_done / train_seconds / 1e9:.1f} GFLOP/s")
+elif epochs_run == 0:  # a finished run re-run: fit_gan loaded it, nothing was timed
+    print(f"no steps timed: the run in {run} was already complete; delete that folder "
+          "to train (and time) it again")
 else:  # smoke: tracing and compiling the graphs take most of the time of a handful of steps
     print(f"only {steps_done} steps: too few to time (building the graphs dominates); "
           "the cpu and gpu profiles print the sustained rate")
@@ -1128,9 +1132,11 @@ print(meta["class_names"], drawn.shape, float(drawn.min()), float(drawn.max()))
 
 # %%
 show_metrics("03_multiscale_attention_gan", {
-    "epochs": cfg.epochs, "train minutes": train_seconds / 60,
+    "epochs": cfg.epochs, "train minutes": train_seconds / 60 if epochs_run else float("nan"),
     "final d_loss": hist["d_loss"][-1], "final g_loss": hist["g_loss"][-1],
-    "final tau": hist["tau"][-1], "sample diversity": health.history[-1],
+    "final tau": hist["tau"][-1],
+    # from the run's log: a finished run re-run skips training, so the monitor saw no epoch
+    "sample diversity": hist["diversity"][-1],
     **{f"conditional accuracy: {name}": float(np.mean(acc)) for name, acc in obey.items()},
     "generator parameters": generator.count_params()})
 

@@ -477,33 +477,36 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   0.0001), while two *real* samples of n = 8 already differ by 0.0004: the "8 of 8" is
 #   noise. It proves only that the pipeline runs.
 # - `cpu` (DenseNet at 48 px, a quarter of the paper's counts, 32 axes; 02's cDCGAN and 03's
-#   multi-scale GAN from their `cpu` runs — not equal contests: the cDCGAN made 320 updates
+#   multi-scale GAN from their `cpu` runs — not equal contests: the cDCGAN made 648 updates
 #   at width 32 with DiffAugment and EMA on about 2,600 images, the tree about 320 updates at
 #   width 8 on about 1,300 with notebook 03's auxiliary classifier, which trades realism for
 #   obedience; each pair below is winner first). On a CPU with native bfloat16, where the
-#   feature network trains in bfloat16: the cDCGAN is lower (better) on 6 of 8 findings —
-#   Atelectasis (357 vs 510), Effusion (143 vs 152), Infiltration (535 vs 1,234), Mass (671
-#   vs 765), Nodule (295 vs 11,570) and Pneumonia (387 vs 1,329) — and the multi-scale GAN on
-#   2 — Cardiomegaly (252 vs 354) and Pneumothorax (382 vs 667). Pooled FID: cDCGAN 221,
-#   multi-scale GAN 1,251. The tree's worst columns are its failures in notebook 03 (a grey
-#   square without a chest for Pneumonia, over-dark lungs for Nodule); the chart's log scale
-#   keeps them from flattening the rest. The head is not what loses: trained with the paper's
-#   losses, the same tree also lost 6 to 2 (FID 741), and at weight 1 it lost all 8 (against
-#   a cDCGAN trained with cutout). Real-vs-real in the 32 axes is 16 at n = 200, 34 at
-#   n = 100 and 83–199 at n = 25–50, so Effusion's gap of 9 (n = 250) is noise and the other
-#   gaps are real differences; Nodule's column means little anyway: the feature network
-#   barely sees 1–3 cm nodules at 48 px (AUC 0.63). Against the paper, 4 of the 8 rankings
-#   agree (the multi-scale GAN ahead on Cardiomegaly and Pneumothorax, the cDCGAN on
-#   Effusion and Pneumonia). On an AVX2 CPU in float32 — another feature network from the
-#   same seed and data, and a tree without the head — the multi-scale GAN was ahead on 5 of
-#   8 (Cardiomegaly, Mass, Nodule, Pneumonia and Pneumothorax; FID 146 vs 163): at this
-#   budget the winner depends on the feature network as much as on the generators. Both
-#   generators are still far from real (FDD 143–11,570 where two real samples differ by
-#   16–199 at the same n) after a few hundred generator updates instead of the paper's tens
-#   of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.15–0.35 of
-#   the requests read as asked). A per-finding FDD then mostly measures how close a
-#   generator's few kinds of chest lie to each finding's real images, not how well it draws
-#   that finding.
+#   feature network trains in bfloat16: the multi-scale GAN is lower (better) on 5 of 8
+#   findings — Atelectasis (510 vs 1,069), Cardiomegaly (252 vs 743), Effusion (152 vs 276),
+#   Mass (765 vs 1,056) and Pneumothorax (382 vs 1,086) — and the cDCGAN on 3 —
+#   Infiltration (760 vs 1,234), Nodule (766 vs 11,570) and Pneumonia (469 vs 1,329). Pooled
+#   FID: cDCGAN 584, multi-scale GAN 1,251. The tree's worst columns are its failures in
+#   notebook 03 (a grey square without a chest for Pneumonia, over-dark lungs for Nodule);
+#   the chart's log scale keeps them from flattening the rest. Real-vs-real in the 32 axes
+#   is 16 at n = 200, 34 at n = 100 and 83–199 at n = 25–50, so every gap in this table is
+#   larger than the noise; Nodule's column means little anyway: the feature network barely
+#   sees 1–3 cm nodules at 48 px (AUC 0.63). Against the paper, 5 of the 8 rankings agree
+#   (the multi-scale GAN ahead on Atelectasis, Cardiomegaly, Mass and Pneumothorax, the
+#   cDCGAN on Pneumonia). The same feature network and the same tree gave the opposite
+#   count, 2 of 8 (FID 221 for the cDCGAN), against 02's earlier `cpu` recipe (batch 64,
+#   the same rate for G and D): that cDCGAN drew smoother chests, while today's obeys its
+#   labels better (0.19 against 0.15) but with a grainier texture that the DenseNet
+#   features notice. On notebook 02's judge's features the verdict was the reverse (its
+#   Fréchet distance fell from 47–71 to 26–32): two feature networks, two verdicts. On an AVX2 CPU in float32 — another feature network from the same seed
+#   and data, the earlier cDCGAN, and a tree without the head — the multi-scale GAN was ahead
+#   on 5 of 8 (Cardiomegaly, Mass, Nodule, Pneumonia and Pneumothorax; FID 146 vs 163). At
+#   this budget the winner depends on the recipe and the feature network as much as on the
+#   architectures. Both generators are still far from real (FDD 152–11,570 where two real
+#   samples differ by 16–199 at the same n) after a few hundred generator updates instead of
+#   the paper's tens of thousands, and neither obeys its label well yet (notebooks 02 and
+#   03: 0.19–0.28 of the requests read as asked). A per-finding FDD then mostly measures how
+#   close a generator's few kinds of chest lie to each finding's real images, not how well
+#   it draws that finding.
 #
 # The paper's Table 1 has the multi-scale GAN ahead on 6 of 8 findings (not Effusion, not
 # Pneumonia). Read it with the bias curve in mind: its values are about 1e-5 to 1e-4 (its
