@@ -30,8 +30,9 @@
 #   and how an auxiliary classifier teaches D the findings.
 #
 # **What you'll need**: notebook 01 (DCGAN, losses, train step). Runs in seconds (`smoke`),
-# about 15 minutes (`cpu`: two 7–8-minute training runs on 2 idle cores, measured 15.3
-# minutes in all on a CPU without bfloat16, under 3 minutes on one with it), or about 25 minutes on a T4 (`gpu`: 128x128, 25 epochs, the paper's run only).
+# about 15 minutes (`cpu`: two training runs on 2 idle cores; measured 15.3 minutes in all on
+# an older 2-core CPU, 4 minutes on a newer one in float32 and 3 with bfloat16, a 16-bit
+# format some CPUs compute natively: the setup cell prints the precision it picked), or about 25 minutes on a T4 (`gpu`: 128x128, 25 epochs, the paper's run only).
 
 # %% [markdown]
 # ## Setup
@@ -369,13 +370,16 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   smooths the step-to-step oscillation of a short adversarial run.
 # - **A smaller batch** (`cfg.batch_size`): 64 in `gpu`, 32 in `cpu`. Eight epochs of
 #   about 2,600 images then make 648 updates instead of 320 at about the same cost (a step
-#   on half the images takes about half the time), and a short run needs updates more than
-#   it needs large batches: both runs obeyed their labels better and drew closer to the real
-#   images (table below). The data pipeline above reads it, so change it in the `cfg` cell.
-# - **Learning rates** (`cfg.learning_rate` for G, `cfg.d_learning_rate` for D; `None`:
-#   G's): DCGAN's 2e-4 for both in `gpu`. In `cpu` G learns twice as fast as D (4e-4 and
-#   2e-4): in 648 updates G has to learn both the chest and the finding, while D only has
-#   to tell them apart; the projection run's accuracy rose from about 0.55 to about 0.63.
+#   on half the images takes a little more than half the time; the whole notebook took 3 %
+#   longer, measured in float32). A short run gains more from updates
+#   than from large batches, up to a point (batch 16 did no better): the projection run
+#   obeyed its labels much better, and both runs drew closer to the real images (table
+#   below). The data pipeline above reads it, so change it in the `cfg` cell.
+# - **Learning rates** (`cfg.learning_rate` for G, `cfg.d_learning_rate` for D, which uses
+#   G's rate when `None`): DCGAN's 2e-4 for both in `gpu`. In `cpu` G learns twice as fast
+#   as D (4e-4 and 2e-4): in 648 updates G has to learn both the chest and the finding,
+#   while D only has to tell real from fake. The projection run's accuracy rose from
+#   0.48–0.57 to 0.59–0.64; the concatenation run's stayed within the spread (0.18–0.19).
 #   The reverse, a faster D (two time-scale rates, Heusel et al. 2017), measured no gain;
 #   try it in your own run with `cfg = cfg.replace(learning_rate=1e-4, d_learning_rate=4e-4)`
 #   before this cell.
@@ -633,16 +637,16 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # classifier's last layer, lie from the real ones'; lower is better; notebook 04 builds it).
 # Runs of this length vary by about ±0.05: the same recipe gave 0.24 and 0.17 on two
 # versions of the data set. Each range spans the trained G and its moving average (which
-# this notebook draws from), and for some rows two data sets or a notebook run. "+" adds a
-# lever to the row above it, "…" adds one lever to the projection row, and "–" is not
-# measured:
+# this notebook draws from), for the projection row both data sets, and for the rows of
+# this notebook's runs also the notebook's own result. "+" adds a lever to the row above
+# it, "…" adds one lever to the projection row, and "–" is not measured:
 #
 # | run (batch 64, 400 updates, unless said) | mean accuracy | findings at 0 | Fréchet |
 # |---|---|---|---|
 # | the paper's concatenation alone | 0.16 | 5 | 146 |
 # | + DiffAugment (with cutout) and EMA | 0.13–0.14 | 6 | 57 |
 # | the same without cutout, 320 updates | 0.15–0.17 | 4–5 | 47–71 |
-# | + batch 32 (648 updates, same images and cost) | 0.14–0.20 | 1–2 | 28–31 |
+# | + batch 32 (648 updates, same images) | 0.14–0.20 | 1–2 | 28–31 |
 # | + G's rate 4e-4 (**this notebook's main run**) | 0.18–0.19 | 2–5 | 26–32 |
 # | projection discriminator, DiffAugment and EMA | 0.17–0.24 | 1–2 | 17–21 |
 # | … with two time-scale rates (G 1e-4, D 4e-4) | 0.16–0.19 | 0–1 | 22–23 |
@@ -653,17 +657,17 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # | … **with the auxiliary classifier** (weight 1) | **0.39–0.42** | 1–2 | 15–21 |
 # | … with the auxiliary classifier at weight 3 | 0.20–0.32 | 2–5 | 33–64 |
 # | … with the auxiliary classifier, 320 updates, DiffAugment with cutout | 0.26–0.36 | 0–2 | 22 |
-# | the same without cutout | 0.35–0.38 | 0–1 | 19–22 |
-# | + batch 32 (648 updates, same images and cost) | 0.48–0.57 | 0–1 | 8–10 |
-# | + G's rate 4e-4 (**this notebook's `cpu` comparison run**) | **0.61–0.64** | 0–1 | 10–15 |
-# | the auxiliary-classifier run at batch 64 and G's rate 4e-4 | 0.51–0.53 | 0 | 11–15 |
-# | … at batch 64 and both rates 4e-4 | 0.36–0.49 | 0 | 17–40 |
-# | … at batch 16 (1,304 updates, 8 % slower here) | 0.57–0.60 | 0 | 8–15 |
+# | the same without cutout (320 updates) | 0.35–0.38 | 0–1 | 19–22 |
+# | + batch 32 (648 updates, same images) | 0.48–0.57 | 0–1 | 8–10 |
+# | + G's rate 4e-4 (**this notebook's `cpu` comparison run**) | **0.59–0.64** | 0–1 | 10–15 |
+# | "the same without cutout" with G's rate 4e-4 instead of batch 32 | 0.51–0.53 | 0 | 11–15 |
+# | "the same without cutout" with both rates 4e-4 | 0.36–0.49 | 0 | 17–40 |
+# | "+ batch 32" at batch 16 instead (1,304 updates) | 0.57–0.60 | 0 | 8–15 |
 #
 # The auxiliary classifier moves the bars well past the spread, and more updates of the
-# same images move them again: batch 32 instead of 64 costs nothing and lifted the
-# projection run from about 0.37 to 0.55, and a generator learning twice as fast as D to
-# about 0.63. Its grid rows differ: a hazy base with a meniscus for Effusion, dense streaks
+# same images move them again: batch 32 instead of 64 lifted the projection run from
+# 0.35–0.38 to 0.48–0.57, and a generator learning twice as fast as D to 0.59–0.64. The
+# comparison run's grid rows differ: a hazy base with a meniscus for Effusion, dense streaks
 # for Infiltration, a wider heart for Cardiomegaly, blotches for Mass and patchy lower lungs
 # for Pneumonia. Weighted 3x, the head wins over realism: G draws what the head reads as
 # the finding (the head itself agrees on 65 % of the fakes) but the judge, a separate
@@ -674,9 +678,10 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # Effusion 0.98, Infiltration 0.97, Pneumothorax 1.00, Cardiomegaly 0.69, Atelectasis 0.53,
 # Nodule 0.44, Mass 0.42 and Pneumonia 0. The Pneumonia requests (the rarest finding, 54
 # training images) came out as lower-lung opacities that the judge read as Effusion (41 of
-# 64) or Cardiomegaly (17): a consolidation at the lung base and fluid at the lung base
-# look alike at 64 px. At batch 32 with DCGAN's rate for G, Pneumonia kept 2 of 64 and the
-# mean was 0.48: the faster G buys obedience on seven findings and loses the rarest one.
+# 64) or Cardiomegaly (17): at 64 px a consolidation at the lung base may look much like
+# fluid there. The same recipe in float32 (on a CPU without bfloat16) gave 0.59 with
+# Pneumonia at 1 of 64 and the concatenation 0.19; a run at batch 32 with DCGAN's rate for
+# G gave 0.48 with Pneumonia at 2 of 64: the rarest finding is the last to come.
 # A column that collects the requests of several rows is where the judge files a chest it
 # cannot place: in one earlier concatenation run almost every request was read as
 # Pneumonia, so a high bar in a run whose requests all land in one column is not
@@ -728,9 +733,10 @@ artifact
 #   features against the label's vector, so the label is harder to ignore, though on a
 #   short run that alone barely helps.
 # - An auxiliary classifier teaches D the classes from the real images and asks G for them:
-#   on a short run the only lever here that lifted the conditional accuracy well past the
-#   run-to-run spread. Its head must sit on features computed from the image alone; on the
-#   concatenation D it just reads the label channels back.
+#   on a short run it lifted the conditional accuracy well past the run-to-run spread, and
+#   more updates (a smaller batch) and a faster G lifted it again. Its head must sit on
+#   features computed from the image alone; on the concatenation D it just reads the label
+#   channels back.
 #
 # ## Further reading
 #

@@ -827,7 +827,9 @@ history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_pe
                   checkpoint_dir=run / "checkpoints", data_root=root,
                   callbacks=[samples, tau, health, losses])
 train_seconds = time.perf_counter() - start
-epochs_run = len(history.epoch)  # 0 when the run was already complete: resumed, not trained
+# epochs trained by this call: 0 when the run was already complete (an interrupted epoch
+# that resumed counts as a whole one)
+epochs_run = len(history.epoch)
 print(f"trained {epochs_run} epoch(s) in {train_seconds / 60:.1f} min")
 
 # %% [markdown]
@@ -1028,8 +1030,8 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # | + auxiliary classifier, weight 3 (this `cpu` run) | **0.28–0.36** | 4 | 71–75 |
 #
 # (Ranges span the trained generator and a moving average of its weights in one or two
-# benchmark runs; this notebook samples the trained generator, the upper end at weight 3. The
-# Fréchet distance is notebook 04's, on the judge's features, at n = 512.) With the head,
+# benchmark runs; this notebook samples the trained generator: 0.36 in the benchmark and
+# 0.28 in the notebook's own `cpu` runs at weight 3. The Fréchet distance is notebook 04's, on the judge's features, at n = 512.) With the head,
 # Effusion, Mass and Pneumothorax are read as asked mostly 0.3–0.97 of the time, Nodule often
 # below 0.2; Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay at 0 in every run so
 # far: in 320 updates the tree has not learned to draw them. The weight trades realism for
@@ -1037,9 +1039,9 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # updates, which helped notebook 02, broke the tree here: 0.00–0.21 read as asked, Fréchet
 # 86–449 (with the head at weight 1 with cutout, and at weight 3 without). The
 # "cDCGAN (02)" bars are your exported main run of notebook 02, the paper's concatenation
-# discriminator with DiffAugment and EMA in `cpu`: expect its 0.14–0.20 again (same judge,
+# discriminator with DiffAugment and EMA in `cpu`: expect its 0.18–0.19 again (same judge,
 # same noise). In `cpu` this compares a tree *with* the head against a cDCGAN *without* one;
-# the fair comparison is 02's projection run with its auxiliary classifier, 0.61–0.64,
+# the fair comparison is 02's projection run with its auxiliary classifier, 0.59–0.64,
 # which also made twice the generator updates (648 at batch 32, G's rate twice D's): the
 # tree does not reach it at this budget. In `smoke` the judge is
 # near chance, so the bars are grey and mean nothing.
@@ -1132,7 +1134,8 @@ print(meta["class_names"], drawn.shape, float(drawn.min()), float(drawn.max()))
 
 # %%
 show_metrics("03_multiscale_attention_gan", {
-    "epochs": cfg.epochs, "train minutes": train_seconds / 60 if epochs_run else float("nan"),
+    "epochs": cfg.epochs,
+    "train minutes (this session)": train_seconds / 60 if epochs_run else float("nan"),
     "final d_loss": hist["d_loss"][-1], "final g_loss": hist["g_loss"][-1],
     "final tau": hist["tau"][-1],
     # from the run's log: a finished run re-run skips training, so the monitor saw no epoch

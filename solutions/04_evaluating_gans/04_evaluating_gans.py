@@ -489,15 +489,16 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   notebook 03 (a grey square without a chest for Pneumonia, over-dark lungs for Nodule);
 #   the chart's log scale keeps them from flattening the rest. Real-vs-real in the 32 axes
 #   is 16 at n = 200, 34 at n = 100 and 83–199 at n = 25–50, so every gap in this table is
-#   larger than the noise; Nodule's column means little anyway: the feature network barely
+#   larger than the noise between two real samples (not than the spread between training
+#   runs, below); Nodule's column means little anyway: the feature network barely
 #   sees 1–3 cm nodules at 48 px (AUC 0.63). Against the paper, 5 of the 8 rankings agree
 #   (the multi-scale GAN ahead on Atelectasis, Cardiomegaly, Mass and Pneumothorax, the
-#   cDCGAN on Pneumonia). The same feature network and the same tree gave the opposite
-#   count, 2 of 8 (FID 221 for the cDCGAN), against 02's earlier `cpu` recipe (batch 64,
-#   the same rate for G and D): that cDCGAN drew smoother chests, while today's obeys its
-#   labels better (0.19 against 0.15) but with a grainier texture that the DenseNet
-#   features notice. On notebook 02's judge's features the verdict was the reverse (its
-#   Fréchet distance fell from 47–71 to 26–32): two feature networks, two verdicts. On an AVX2 CPU in float32 — another feature network from the same seed
+#   cDCGAN on Pneumonia). The same feature network and the same tree put the multi-scale
+#   GAN ahead on only 2 of 8 (FID 221 for the cDCGAN) against 02's earlier `cpu` recipe
+#   (batch 64, the same rate for G and D): that cDCGAN drew smoother chests, today's a
+#   grainier texture, perhaps what the DenseNet features react to. Notebook 02's judge,
+#   another feature network, rates the two cDCGANs the other way round: today's is the
+#   closer to the real images there (Fréchet 26–32 against 47–71). On an AVX2 CPU in float32 — another feature network from the same seed
 #   and data, the earlier cDCGAN, and a tree without the head — the multi-scale GAN was ahead
 #   on 5 of 8 (Cardiomegaly, Mass, Nodule, Pneumonia and Pneumothorax; FID 146 vs 163). At
 #   this budget the winner depends on the recipe and the feature network as much as on the

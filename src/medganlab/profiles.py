@@ -433,7 +433,8 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 # gan_recipes *_b32 rows, G / EMA): AC run 0.38 / 0.37 -> 0.57 / 0.53,
                 # concatenation 0.17 / 0.16 -> 0.19 / 0.20, Fréchet about halved
                 batch_size=32,
-                # G at twice D's rate: AC run -> 0.61 / 0.64 (Pneumonia at 0 in EMA);
+                # G at twice D's rate: AC run -> 0.61 / 0.64 (Pneumonia at 0 in EMA; the
+                # notebook: 0.63 in bf16, 0.59 in float32 with every finding above 0);
                 # the reverse, D faster (G 1e-4, D 4e-4), measured no gain
                 learning_rate=4e-4,
                 d_learning_rate=2e-4,
@@ -444,12 +445,12 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 # a second run with the projection discriminator (~7-8 min on 2 idle cores)
                 compare_discriminators=True,
                 # the projection run also gets an auxiliary classifier: mean conditional
-                # accuracy 0.17-0.24 -> 0.39-0.42 at 400 updates, 0.26-0.36 at 320 (issue 18)
+                # accuracy 0.17-0.24 -> 0.39-0.42 at 400 updates of batch 64 (issue 18)
                 auxiliary_weight=1.0,
-                # 320 updates on ~2,600 images: DiffAugment keeps D from memorising them
-                # (Fréchet 146 -> 18 with the projection D, issue 18); EMA smooths the samples.
-                # No cutout: the erased square often hides the finding; without it the AC run
-                # gave 0.35-0.39 instead of 0.26-0.36, the concatenation run 0.15 vs 0.13-0.14
+                # a few hundred updates on ~2,600 images: DiffAugment keeps D from memorising
+                # them (Fréchet 146 -> 18 with the projection D, issue 18); EMA smooths the
+                # samples. No cutout: the erased square often hides the finding; without it
+                # (at batch 64) the AC run gave 0.35-0.38 instead of 0.26-0.36
                 diff_augment=("color", "translation"),
                 ema_decay=0.999,
             ),
