@@ -371,10 +371,10 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # - **A smaller batch** (`cfg.batch_size`): 64 in `gpu`, 32 in `cpu`. Eight epochs of
 #   about 2,600 images then make 648 updates instead of 320 at about the same cost (a step
 #   on half the images takes a little more than half the time; the whole notebook took 3 %
-#   longer, measured in float32). A short run gains more from updates
-#   than from large batches, up to a point (batch 16 did no better): the projection run
-#   obeyed its labels much better, and both runs drew closer to the real images (table
-#   below). The data pipeline above reads it, so change it in the `cfg` cell.
+#   longer, measured in float32). A short run gains more from updates than from large
+#   batches, up to a point: the projection run obeyed its labels much better, and both runs
+#   drew closer to the real images (table below); batch 16 gained a little more, for about
+#   a quarter more training time. The data pipeline above reads it, so change it in the `cfg` cell.
 # - **Learning rates** (`cfg.learning_rate` for G, `cfg.d_learning_rate` for D, which uses
 #   G's rate when `None`): DCGAN's 2e-4 for both in `gpu`. In `cpu` G learns twice as fast
 #   as D (4e-4 and 2e-4): in 648 updates G has to learn both the chest and the finding,
@@ -663,6 +663,7 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # | "the same without cutout" with G's rate 4e-4 instead of batch 32 | 0.51–0.53 | 0 | 11–15 |
 # | "the same without cutout" with both rates 4e-4 | 0.36–0.49 | 0 | 17–40 |
 # | "+ batch 32" at batch 16 instead (1,304 updates) | 0.57–0.60 | 0 | 8–15 |
+# | the comparison run at batch 16 instead (1,304 updates; training took 27 % longer) | 0.65–0.66 | 0 | 6–17 |
 #
 # The auxiliary classifier moves the bars well past the spread, and more updates of the
 # same images move them again: batch 32 instead of 64 lifted the projection run from
