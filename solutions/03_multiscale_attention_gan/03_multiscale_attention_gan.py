@@ -1039,9 +1039,9 @@ print(("" if readable else "(judge too weak, do not read) ") + "the judge sees m
 # updates, which helped notebook 02, broke the tree here: 0.00–0.21 read as asked, Fréchet
 # 86–449 (with the head at weight 1 with cutout, and at weight 3 without). Nor did the
 # levers that lifted 02's comparison run or that give the rare findings more weight, each
-# tried with the head at weight 3: batch 8 (twice the updates) 0.24, G on every step 0.21–
-# 0.24, G's rate twice D's 0.28–0.32, class-balanced sampling 0.17, the same four findings
-# at 0 in every one. The
+# tried with the head at weight 3: batch 8 (twice the updates) gave 0.24, G on every step
+# 0.21–0.24, G's rate twice D's 0.28–0.32 and class-balanced sampling 0.17, each with at
+# least the same four findings at 0. The
 # "cDCGAN (02)" bars are your exported main run of notebook 02, the paper's concatenation
 # discriminator with DiffAugment and EMA in `cpu`: expect its 0.18–0.19 again (same judge,
 # same noise). In `cpu` this compares a tree *with* the head against a cDCGAN *without* one;
