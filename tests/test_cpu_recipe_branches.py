@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import nbformat
@@ -23,17 +24,19 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-# (assignment, the folder prefix of the run that trains the head)
+# assignment -> the run that trains the head: its folder is <run>_ac<weight>_smoke_<random>
 BRANCHES = {
-    "02_conditional_gan": "02_conditional_gan_projection_ac1_smoke_",
-    "03_multiscale_attention_gan": "03_multiscale_attention_gan_ac3_smoke_",
+    "02_conditional_gan": "02_conditional_gan_projection",
+    "03_multiscale_attention_gan": "03_multiscale_attention_gan",
 }
 
 
 def cpu_only_settings(assignment: str) -> dict:
     """What the `cpu` profile sets and `smoke` leaves at the default: its recipe branches."""
-    _, per_profile = profiles._TABLE[assignment]
-    return {k: v for k, v in per_profile["cpu"].items() if k not in per_profile["smoke"]}
+    smoke = profiles.profile_overrides(assignment, "smoke")
+    return {
+        k: v for k, v in profiles.profile_overrides(assignment, "cpu").items() if k not in smoke
+    }
 
 
 def with_settings(assignment: str, settings: dict) -> nbformat.NotebookNode:
@@ -42,7 +45,7 @@ def with_settings(assignment: str, settings: dict) -> nbformat.NotebookNode:
     at = next(
         i
         for i, c in enumerate(nb.cells)
-        if c.cell_type == "code" and "cfg = medganlab.profile_for(" in c.source
+        if c.cell_type == "code" and re.search(r"^cfg = medganlab\.profile_for\(", c.source, re.M)
     )
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(f"cfg = cfg.replace(**{settings!r})"))
     return nb
@@ -70,9 +73,13 @@ def test_cpu_only_branch_trains_its_classifier_head(assignment, scratch, monkeyp
         nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(scratch)}}
     ).execute()
 
-    runs = sorted((scratch / "medganlab-runs").glob(BRANCHES[assignment] + "*"))
-    assert len(runs) == 1, f"expected one run folder {BRANCHES[assignment]}*, found {runs}"
+    prefix = f"{BRANCHES[assignment]}_ac{settings['auxiliary_weight']:g}_smoke_"
+    runs = sorted((scratch / "medganlab-runs").glob(prefix + "*"))
+    assert len(runs) == 1, f"expected one run folder {prefix}*, found {runs}"
     history = json.loads((Path(runs[0]) / "history.json").read_text())
     for key in ("class_loss", "class_accuracy"):
         values = history.get(key)
         assert values and all(math.isfinite(v) for v in values), (key, sorted(history))
+    printed = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
+    # 03 compares its tree with the generator 02 exported into the same scratch folder
+    assert "Skipping the comparison" not in printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -57,19 +58,38 @@ def test_select_parses_rows_and_assignments():
         select("02_conditional_gan:nope")
 
 
-def test_reuse_check_is_stale_when_version_overrides_or_profile_differ():
-    overrides = {"diff_augment": ("color", "cutout"), "ema_decay": 0.999}
+def test_reuse_check_is_stale_when_version_config_extras_or_profile_differ():
+    a = "03_multiscale_attention_gan"
+    overrides = {"learning_rate": 2e-4, "diff_augment": ("color", "cutout"), "ema_decay": 0.999}
+    cfg, _ = split_overrides(a, "cpu", overrides)
     stored = {
-        "overrides": {"diff_augment": ["color", "cutout"], "ema_decay": 0.999},
+        "overrides": {"learning_rate": 2e-4, "diff_augment": ["color", "cutout"],
+                      "ema_decay": 0.999},
+        "config": json.loads(json.dumps(cfg.as_dict())),
         "profile": "cpu",
         "generator_version": 5,
-    }
-    assert reuse_status(stored, overrides, "cpu", 5) == "fresh"
-    assert reuse_status(stored, overrides, "cpu", 6) == "stale"
-    assert reuse_status(stored, {**overrides, "ema_decay": 0.99}, "cpu", 5) == "stale"
-    assert reuse_status(stored, {"ema_decay": 0.999}, "cpu", 5) == "stale"
-    assert reuse_status(stored, overrides, "smoke", 5) == "stale"
-    assert reuse_status(None, overrides, "cpu", 5) == "missing"
+    }  # fmt: skip
+    assert reuse_status(stored, a, overrides, "cpu", 5) == "fresh"
+    assert reuse_status(stored, a, overrides, "cpu", 6) == "stale"
+    assert reuse_status(stored, a, {**overrides, "ema_decay": 0.99}, "cpu", 5) == "stale"  # extra
+    assert reuse_status(stored, a, {**overrides, "epochs": 3}, "cpu", 5) == "stale"  # field
+    assert reuse_status(stored, a, overrides, "smoke", 5) == "stale"
+    assert reuse_status(None, a, overrides, "cpu", 5) == "missing"
+    # a field the row does not set but the profile changed since: the row is stale
+    moved = {**stored, "config": {**stored["config"], "batch_size": cfg.batch_size * 2}}
+    assert reuse_status(moved, a, overrides, "cpu", 5) == "stale"
+
+
+def test_no_two_rows_train_the_same_run():
+    """A row's name promises a distinct run: no two rows of an assignment resolve to the same
+    configuration and extra keys in the cpu profile they were measured in (e.g. after the
+    profile took over what a row measured). In smoke some do: its batch is already 8."""
+    seen: dict = {}
+    for assignment, row, overrides in RECIPES:
+        cfg, extras = split_overrides(assignment, "cpu", overrides)
+        key = (assignment, json.dumps([cfg.as_dict(), extras], sort_keys=True, default=str))
+        assert key not in seen, f"{assignment}: rows {seen.get(key)} and {row} train the same run"
+        seen[key] = row
 
 
 def test_csv_lines_per_sampler_with_accuracy_columns():

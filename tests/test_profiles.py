@@ -95,11 +95,23 @@ def test_make_test_runs_the_smoke_profile(repo):
     assert runs and all("MEDGANLAB_PROFILE=smoke" in line for line in runs), plan
 
 
+def test_profile_overrides_are_what_the_profile_sets():
+    cpu = profiles.profile_overrides("02_conditional_gan", "cpu")
+    resolved = profile_for("02_conditional_gan", "cpu")
+    assert cpu and all(getattr(resolved, k) == v for k, v in cpu.items())
+    assert "num_classes" not in cpu  # a default no profile sets
+    cpu["epochs"] = -1  # a copy: the table itself is untouched
+    assert profile_for("02_conditional_gan", "cpu").epochs == resolved.epochs
+    with pytest.raises(ValueError, match="unknown profile"):
+        profiles.profile_overrides("02_conditional_gan", "laptop")
+
+
 def test_gpu_keeps_the_papers_learning_rates():
     """The recipe may raise a rate for a short cpu run; the gpu profile trains as published."""
     assert profile_for("03_multiscale_attention_gan", "gpu").learning_rate == 2e-5  # SPEC §A
     assert profile_for("02_conditional_gan", "gpu").learning_rate == 2e-4  # DCGAN
     assert profile_for("02_conditional_gan", "gpu").d_learning_rate is None
+    assert profile_for("02_conditional_gan", "gpu").batch_size == 64  # DCGAN's
     assert profile_for("01_dcgan", "gpu").learning_rate == 2e-4
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "ASSIGNMENTS",
     "active_profile",
     "profile_for",
+    "profile_overrides",
     "SetupAndDataConfig",
     "DcganConfig",
     "ConditionalGanConfig",
@@ -714,3 +715,16 @@ def profile_for(assignment: str, profile: str | None = None) -> _Config:
         raise ValueError(f"unknown profile {name!r}; expected one of: {', '.join(PROFILES)}")
     config_class, per_profile = _TABLE[assignment]
     return config_class(assignment=assignment, profile=name, **per_profile[name])
+
+
+def profile_overrides(assignment: str, profile: str) -> dict:
+    """What ``profile`` itself sets for ``assignment``: its knobs that leave the defaults.
+
+    E.g. the settings only ``cpu`` sets (its recipe branches) are the keys of
+    ``profile_overrides(a, "cpu")`` that ``profile_overrides(a, "smoke")`` lacks.
+
+    Raises:
+        ValueError: unknown assignment or profile name.
+    """
+    profile_for(assignment, profile)  # the same errors for unknown names
+    return dict(_TABLE[assignment][1][profile])
