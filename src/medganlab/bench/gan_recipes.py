@@ -43,6 +43,17 @@ NO_LEVERS = {"diff_augment": (), "ema_decay": None}
 # epochs (400 updates) to 8 (320) to fit its 15 minutes
 NO_AC = {"auxiliary_weight": None, "epochs": 10}
 
+CT = ("color", "translation")  # DiffAugment without cutout
+# 02's comparison run (projection D + auxiliary classifier) without cutout, as in cpu
+PROJ_AC = {"discriminator": "projection", "diff_augment": CT, "ema_decay": 0.999,
+           "auxiliary_weight": 1.0}  # fmt: skip
+# 02's main run (the paper's concatenation D) without cutout, as in cpu
+CONCAT = {"discriminator": "concat", "auxiliary_weight": None, "diff_augment": CT,
+          "ema_decay": 0.999}  # fmt: skip
+G_FASTER = {"learning_rate": 4e-4, "d_learning_rate": 2e-4}  # G at twice D's rate
+# 03 with the class head at weight 3, as in cpu
+AC3 = {"learning_rate": 2e-4, "ema_decay": 0.999, "auxiliary_weight": 3.0}
+
 # (assignment, row name, overrides of the profile)
 _ROWS: tuple[tuple[str, str, dict], ...] = (
     ("01_dcgan", "base", dict(NO_LEVERS)),
@@ -84,58 +95,27 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
                                                  "diff_augment": DA, "ema_decay": 0.999,
                                                  "auxiliary_weight": 1.0}),
     # the same without cutout: the erased half-image often hides the finding from the head
-    ("02_conditional_gan", "proj_ct_ema_ac_e8", {"discriminator": "projection",
-                                                 "diff_augment": ("color", "translation"),
-                                                 "ema_decay": 0.999, "auxiliary_weight": 1.0}),
+    ("02_conditional_gan", "proj_ct_ema_ac_e8", {**PROJ_AC}),
     # ... at weight 2; and with no DiffAugment at weight 3 (the setting that lifted 03)
     ("02_conditional_gan", "proj_ct_ema_ac2_e8", {"discriminator": "projection",
-                                                  "diff_augment": ("color", "translation"),
+                                                  "diff_augment": CT,
                                                   "ema_decay": 0.999, "auxiliary_weight": 2.0}),
     ("02_conditional_gan", "proj_ema_ac3_e8", {"discriminator": "projection", "diff_augment": (),
                                                "ema_decay": 0.999, "auxiliary_weight": 3.0}),
     # more progress in the same 320 updates or the same compute: rates 4e-4, G's alone at
     # 4e-4, and batch 32 (648 updates over the same 8 epochs). Batch 32 with G at 4e-4 is
     # the cpu profile's comparison run (G / EMA 0.61 / 0.64 against 0.38 / 0.37)
-    ("02_conditional_gan", "proj_ct_ema_ac_lr4", {"discriminator": "projection",
-                                                  "diff_augment": ("color", "translation"),
-                                                  "ema_decay": 0.999, "auxiliary_weight": 1.0,
-                                                  "learning_rate": 4e-4}),
-    ("02_conditional_gan", "proj_ct_ema_ac_glr4", {"discriminator": "projection",
-                                                   "diff_augment": ("color", "translation"),
-                                                   "ema_decay": 0.999, "auxiliary_weight": 1.0,
-                                                   "learning_rate": 4e-4, "d_learning_rate": 2e-4}),
-    ("02_conditional_gan", "proj_ct_ema_ac_b32", {"discriminator": "projection",
-                                                  "diff_augment": ("color", "translation"),
-                                                  "ema_decay": 0.999, "auxiliary_weight": 1.0,
-                                                  "batch_size": 32}),
-    ("02_conditional_gan", "proj_ct_ema_ac_b16", {"discriminator": "projection",
-                                                  "diff_augment": ("color", "translation"),
-                                                  "ema_decay": 0.999, "auxiliary_weight": 1.0,
-                                                  "batch_size": 16}),
-    ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4", {"discriminator": "projection",
-                                                       "diff_augment": ("color", "translation"),
-                                                       "ema_decay": 0.999, "auxiliary_weight": 1.0,
-                                                       "batch_size": 32, "learning_rate": 4e-4,
-                                                       "d_learning_rate": 2e-4}),
+    ("02_conditional_gan", "proj_ct_ema_ac_lr4", {**PROJ_AC, "learning_rate": 4e-4}),
+    ("02_conditional_gan", "proj_ct_ema_ac_glr4", {**PROJ_AC, **G_FASTER}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b32", {**PROJ_AC, "batch_size": 32}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b16", {**PROJ_AC, "batch_size": 16}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4", {**PROJ_AC, "batch_size": 32, **G_FASTER}),
     # the main run (the paper's concatenation D) in the cpu recipe, at batch 64 and 32
-    ("02_conditional_gan", "concat_ct_ema", {"discriminator": "concat", "auxiliary_weight": None,
-                                             "diff_augment": ("color", "translation"),
-                                             "ema_decay": 0.999}),
-    ("02_conditional_gan", "concat_ct_ema_b32", {"discriminator": "concat", "auxiliary_weight": None,
-                                                 "diff_augment": ("color", "translation"),
-                                                 "ema_decay": 0.999, "batch_size": 32}),
-    ("02_conditional_gan", "concat_ct_ema_b32_glr4", {"discriminator": "concat",
-                                                      "auxiliary_weight": None,
-                                                      "diff_augment": ("color", "translation"),
-                                                      "ema_decay": 0.999, "batch_size": 32,
-                                                      "learning_rate": 4e-4,
-                                                      "d_learning_rate": 2e-4}),
+    ("02_conditional_gan", "concat_ct_ema", dict(CONCAT)),
+    ("02_conditional_gan", "concat_ct_ema_b32", {**CONCAT, "batch_size": 32}),
+    ("02_conditional_gan", "concat_ct_ema_b32_glr4", {**CONCAT, "batch_size": 32, **G_FASTER}),
     # the cpu comparison run at batch 16: 0.65 / 0.66, none at 0, but 27 % more training time
-    ("02_conditional_gan", "proj_ct_ema_ac_b16_glr4", {"discriminator": "projection",
-                                                       "diff_augment": ("color", "translation"),
-                                                       "ema_decay": 0.999, "auxiliary_weight": 1.0,
-                                                       "batch_size": 16, "learning_rate": 4e-4,
-                                                       "d_learning_rate": 2e-4}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b16_glr4", {**PROJ_AC, "batch_size": 16, **G_FASTER}),
     # the paper's rate (the gpu profile's); the cpu profile now trains at 2e-4
     # (these three were measured before the cpu profile added the class head)
     ("03_multiscale_attention_gan", "paper_lr", {"learning_rate": 2e-5, "auxiliary_weight": None}),
@@ -158,48 +138,32 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
                                                          "ema_decay": 0.999,
                                                          "auxiliary_weight": 1.0,
                                                          "diff_augment": DA}),
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ct", {"learning_rate": 2e-4,
-                                                          "ema_decay": 0.999,
-                                                          "auxiliary_weight": 3.0,
-                                                          "diff_augment": ("color",
-                                                                           "translation")}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ct", {**AC3, "diff_augment": CT}),
     # the class term's weight: the LSGAN terms of G sum to about 1, the cross-entropy to 1-2
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac03", {"learning_rate": 2e-4, "ema_decay": 0.999,
                                                         "auxiliary_weight": 0.3}),
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3", {"learning_rate": 2e-4, "ema_decay": 0.999,
-                                                       "auxiliary_weight": 3.0}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3", dict(AC3)),
     # batch 8 (the paper's 16 halved): twice the updates over the same images and epochs.
     # Unlike 02 (where batch 32 lifted the AC run from 0.38 to 0.53-0.57) it lost: 0.24 / 0.24
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_b8", {"learning_rate": 2e-4, "ema_decay": 0.999,
-                                                          "auxiliary_weight": 3.0, "batch_size": 8}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_b8", {**AC3, "batch_size": 8}),
     # ... and G on every step (as lr2e-4_ema_1to1_e10): 5x the G updates, same time.
     # Measured: 0.21 / 0.24, Fréchet 306-381: the tree needs D ahead of it
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_1to1_e10", {"learning_rate": 2e-4,
-                                                                "ema_decay": 0.999,
-                                                                "auxiliary_weight": 3.0,
-                                                                "d_steps_per_g_step": 1,
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_1to1_e10", {**AC3, "d_steps_per_g_step": 1,
                                                                 "epochs": 10,
                                                                 "tau_every_epochs": 3}),
     # G at twice D's rate (the lever that lifted 02's AC run from about 0.55 to 0.63).
     # Measured: 0.32 / 0.28, 5 findings at 0, Fréchet 82-85: no gain for the tree
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_glr4", {"learning_rate": 4e-4,
-                                                            "d_learning_rate": 2e-4,
-                                                            "ema_decay": 0.999,
-                                                            "auxiliary_weight": 3.0}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_glr4", {**AC3, "learning_rate": 4e-4,
+                                                            "d_learning_rate": 2e-4}),
     # class-balanced sampling: the head sees the rare findings (Pneumonia 24 training
     # images, Cardiomegaly 56) as often as Infiltration (380). Measured: 0.17 / 0.17, the
     # same four findings at 0, D ahead from epoch 2 (d_loss 0.2): no gain
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_bal", {"learning_rate": 2e-4,
-                                                           "ema_decay": 0.999,
-                                                           "auxiliary_weight": 3.0,
-                                                           "balance": True}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_bal", {**AC3, "balance": True}),
     # the head's weight ramped up from 0.3 to 3 over the first 10 epochs: the chest first.
     # Measured once: 0.38 / 0.41 (against 0.36 / 0.30), Fréchet 58-60 (against 71-75), the
     # same four findings at 0; the Pneumonia row a grey square with a faint mediastinum.
     # Not in the notebook yet: one run, within about twice the run-to-run spread
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ramp10", {"learning_rate": 2e-4,
-                                                              "ema_decay": 0.999,
-                                                              "auxiliary_weight": 3.0,
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ramp10", {**AC3,
                                                               "auxiliary_ramp_epochs": 10}),
     # measured once and dropped: K+1 classes (the head also sorts fakes into a "fake" class,
     # Salimans et al. 2016) gave 0.21/0.19 at weight 1 and 0.19/0.23 at 3 (G/EMA), Fréchet 45-56
