@@ -160,11 +160,15 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # same four findings at 0, D ahead from epoch 2 (d_loss 0.2): no gain
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_bal", {**AC3, "balance": True}),
     # the head's weight ramped up from 0.3 to 3 over the first 10 epochs: the chest first.
-    # Measured once: 0.38 / 0.41 (against 0.36 / 0.30), Fréchet 58-60 (against 71-75), the
-    # same four findings at 0; the Pneumonia row a grey square with a faint mediastinum.
-    # Not in the notebook yet: one run, within about twice the run-to-run spread
+    # Seed 42: 0.38 / 0.41 (against 0.36 / 0.30), Fréchet 58-60 (against 71-75), the same
+    # four findings at 0; the Pneumonia row a grey square with a faint mediastinum. Seed 43
+    # (rows *_s43): 0.21 / 0.22 against 0.30 / 0.26, five at 0. Not a gain: not in the notebook
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ramp10", {**AC3,
                                                               "auxiliary_ramp_epochs": 10}),
+    # the same two on a second seed (another phantom draw, data order, noise, initial weights)
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_s43", {**AC3, "seed": 43}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ramp10_s43", {**AC3, "seed": 43,
+                                                                  "auxiliary_ramp_epochs": 10}),
     # measured once and dropped: K+1 classes (the head also sorts fakes into a "fake" class,
     # Salimans et al. 2016) gave 0.21/0.19 at weight 1 and 0.19/0.23 at 3 (G/EMA), Fréchet 45-56
 )  # fmt: skip
