@@ -77,7 +77,7 @@ def test_cpu_only_branch_trains_its_classifier_head(assignment, scratch, monkeyp
     runs = sorted((scratch / "medganlab-runs").glob(prefix + "*"))
     assert len(runs) == 1, f"expected one run folder {prefix}*, found {runs}"
     history = json.loads((Path(runs[0]) / "history.json").read_text())
-    for key in ("class_loss", "class_accuracy"):
+    for key in ("class_loss", "class_accuracy", "d_loss", "g_loss"):
         values = history.get(key)
         assert values and all(math.isfinite(v) for v in values), (key, sorted(history))
     printed = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))

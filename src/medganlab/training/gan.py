@@ -25,6 +25,7 @@ import tensorflow as tf
 from keras import ops
 
 from medganlab.runtime import jit_compile_default
+from medganlab.training.spectral import unit_spectral_vectors
 from medganlab.training.step_logs import StepLogs
 from medganlab.training.updates import apply_gradients
 
@@ -214,6 +215,7 @@ class GAN(keras.Model):
             )
         self.generator = generator
         self.discriminator = discriminator
+        unit_spectral_vectors(generator, discriminator)  # float16 would underflow short ones
         self.latent_dim = latent_dim
         self.num_classes = num_classes
         self.train_step_fn = train_step_fn
