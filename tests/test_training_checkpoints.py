@@ -24,6 +24,7 @@ from medganlab.training import (
     fit_gan,
     restore_latest,
 )
+from medganlab.training.gan import reference_train_step
 
 TESTS = Path(__file__).resolve().parent
 STEPS = 6  # batches per epoch
@@ -231,3 +232,23 @@ def test_checkpoints_that_recorded_no_data_set_still_resume(tmp_path):
     assert resumed.epoch == [1]
     stored = json.loads((checkpoint_dir / "settings.json").read_text())
     assert stored["data"] == {"folder": str(tmp_path.resolve())}, "no manifest: the path"
+
+
+def test_a_diverged_epoch_stops_the_run_and_is_not_saved(tmp_path):
+    checkpoint_dir, run = tmp_path / "ckpt", tmp_path / "run"
+    gan = new_gan()
+    fit_gan(gan, dataset(2), 1, checkpoint_dir=checkpoint_dir, verbose=0)
+    saved = sorted(p.name for p in checkpoint_dir.glob("ckpt-*.index"))
+
+    def nan_step(gan, real_images, labels=None):
+        logs = dict(reference_train_step(gan, real_images, labels))
+        logs["d_loss"] = logs["d_loss"] * float("nan")
+        return logs
+
+    diverged = compiled(GAN(tiny_generator(), tiny_discriminator(), LATENT, train_step_fn=nan_step))
+    logs = LossHistory(run)
+    with pytest.raises(FloatingPointError, match=r"diverged in epoch 2: d_loss = nan"):
+        fit_gan(diverged, dataset(2), 2, checkpoint_dir=checkpoint_dir, callbacks=[logs],
+                verbose=0)  # fmt: skip
+    assert sorted(p.name for p in checkpoint_dir.glob("ckpt-*.index")) == saved
+    assert not (run / "history.json").exists()  # the diverged epoch never reached the log

@@ -193,6 +193,38 @@ def _read_rng(path: Path) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Raise ``FloatingPointError`` when an epoch ends with a NaN or infinite loss.
+
+    :func:`fit_gan` puts it before every other callback, so the diverged epoch is neither
+    checkpointed nor added to the loss history: the last checkpoint keeps the last good state.
+    """
+
+    def __init__(self, checkpoint_dir: str | os.PathLike | None = None):
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        bad = {
+            k: float(v)
+            for k, v in (logs or {}).items()
+            if "loss" in k and not np.isfinite(float(v))
+        }
+        if bad:
+            kept = (
+                f"the checkpoints in {self.checkpoint_dir} keep the last good epoch"
+                if self.checkpoint_dir is not None
+                else "nothing was checkpointed"
+            )
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch + 1}: "
+                + ", ".join(f"{k} = {v}" for k, v in sorted(bad.items()))
+                + f"; this epoch was not saved ({kept}). Usual causes: a learning rate too "
+                "high for the run, a loss that takes the log of 0, or float16 overflow "
+                "(try MEDGANLAB_PRECISION=float32 to check)."
+            )
+
+
 class GanCheckpoint(keras.callbacks.Callback):
     """Save the GAN at every epoch end and, with ``every_n_steps``, every N global steps.
 
@@ -327,6 +359,8 @@ def fit_gan(
         raise ValueError("every_n_steps needs a checkpoint_dir")
     verbose = default_verbose() if verbose is None else verbose
     callbacks = list(callbacks)
+    # first: a diverged epoch stops the run before any callback records or saves it
+    callbacks.insert(0, StopOnNonFiniteLoss(checkpoint_dir))
     epoch, skip, checkpointer = 0, 0, None
     if checkpoint_dir is not None:
         checkpointer = GanCheckpoint(
