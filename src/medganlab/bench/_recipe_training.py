@@ -137,13 +137,13 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
             )
 
             discriminator = with_scale_classifier(discriminator, cfg.num_classes)
-            weight = float(cfg.auxiliary_weight)
+            top = weight = float(cfg.auxiliary_weight)
             if ramp := extras.get("auxiliary_ramp_epochs"):  # the weight grows epoch by epoch
                 weight = keras.Variable(0.0, dtype="float32", trainable=False, name="ac_weight")
                 callbacks.append(
                     keras.callbacks.LambdaCallback(
-                        on_epoch_begin=lambda epoch, logs=None, w=weight, top=float(cfg.auxiliary_weight): (
-                            w.assign(top * min(1.0, (epoch + 1) / ramp))
+                        on_epoch_begin=lambda epoch, logs=None: weight.assign(
+                            top * min(1.0, (epoch + 1) / ramp)
                         )
                     )
                 )
