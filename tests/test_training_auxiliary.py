@@ -258,3 +258,44 @@ def test_the_class_terms_reach_both_multiscale_updates(network):
         after[weight] = [np.asarray(v) for v in getattr(gan, network).trainable_variables]
     gap = max(float(np.abs(a - b).max()) for a, b in zip(after[0.0], after[5.0], strict=True))
     assert gap > 1e-6, f"the class term did not change {network}'s update"
+
+
+def test_heads_on_every_scale_give_one_float32_head_per_scale():
+    base = _multiscale_d()
+    d = with_scale_classifier(base, CLASSES, scales="all")
+    images, labels = _batch(4)
+    inputs = [*_pyramid(images, SCALES), keras.ops.convert_to_tensor(labels)]
+    *scores, classes = d(inputs, training=False)
+    assert len(scores) == 2 * len(SCALES)
+    assert tuple(classes.shape) == (4, len(SCALES), CLASSES)
+    assert keras.backend.standardize_dtype(classes.dtype) == "float32"
+    for got, want in zip(scores, base(inputs, training=False), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-6)
+    shared = {id(v) for v in base.trainable_variables}
+    own = {v.path.split("/")[0] for v in d.trainable_variables if id(v) not in shared}
+    assert own == {f"{CLASS_HEAD}_{s}" for s in SCALES}, own
+    with pytest.raises(ValueError, match="'top' or 'all'"):
+        with_scale_classifier(base, CLASSES, scales="bottom")
+
+
+def test_every_head_counts_in_the_class_loss():
+    """The step's class loss is the mean of the heads' cross-entropies, and it trains them."""
+    keras.utils.set_random_seed(0)
+    step = functools.partial(
+        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
+        g_loss_fn=_lsgan_g, d_steps=2, weight=1.0,
+    )  # fmt: skip
+    d = with_scale_classifier(_multiscale_d(), CLASSES, scales="all")
+    gan = _compiled(_tree_generator(), d, step, 1e-3)
+    images, labels = _batch()
+    *_, classes = d([*_pyramid(images, SCALES), keras.ops.convert_to_tensor(labels)], training=True)
+    per_head = [
+        float(keras.ops.mean(keras.losses.categorical_crossentropy(labels, classes[:, i], True)))
+        for i in range(len(SCALES))
+    ]
+    first = gan.train_on_batch(images, labels, return_dict=True)
+    np.testing.assert_allclose(first["class_loss"], np.mean(per_head), rtol=1e-4)
+    assert np.ptp(per_head) > 1e-4, "the heads differ, so a single head's loss would not match"
+    for _ in range(29):
+        last = gan.train_on_batch(images, labels, return_dict=True)
+    assert last["class_loss"] < 0.5 * first["class_loss"], (first, last)

@@ -136,7 +136,9 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 with_scale_classifier,
             )
 
-            discriminator = with_scale_classifier(discriminator, cfg.num_classes)
+            discriminator = with_scale_classifier(
+                discriminator, cfg.num_classes, extras.get("auxiliary_scales", "top")
+            )
             top = weight = float(cfg.auxiliary_weight)
             if ramp := extras.get("auxiliary_ramp_epochs"):  # the weight grows epoch by epoch
                 weight = keras.Variable(0.0, dtype="float32", trainable=False, name="ac_weight")

@@ -108,7 +108,9 @@ def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
     return reference_train_step(gan, real_images, tf.cast(labels, "float32"), class_weight=weight)
 
 
-def with_scale_classifier(discriminators: keras.Model, num_classes: int) -> keras.Model:
+def with_scale_classifier(
+    discriminators: keras.Model, num_classes: int, scales: str = "top"
+) -> keras.Model:
     """03's discriminators plus a class head on the top scale: ``[...scores, class logits]``.
 
     ``discriminators`` is notebook 03's model ``[x per scale..., c] -> scores`` that calls one
@@ -117,10 +119,21 @@ def with_scale_classifier(discriminators: keras.Model, num_classes: int) -> kera
     is ``Dense(num_classes)`` in float32 on those features, flattened; the scores and every
     other weight are shared with ``discriminators``, which is left as it was.
 
+    ``scales="all"`` puts one such head on every scale instead (each sub-model then needs a
+    :data:`FEATURES` layer); the class output is then ``(batch, scales, num_classes)``, smallest
+    scale first, and :func:`auxiliary_multiscale_train_step` averages the cross-entropy over
+    the heads: G must make its label readable at 16 px as well as at 64.
+
     Raises:
-        ValueError: no sub-model per scale, no :data:`FEATURES` layer in the top one, or
-            features that depend on the label input (the head would read the label back).
+        ValueError: no sub-model per scale, no :data:`FEATURES` layer in a scale that gets a
+            head, features that depend on the label input (the head would read the label
+            back), or ``scales`` not "top" or "all".
     """
+    scales_arg = scales
+    if scales_arg not in ("top", "all"):
+        raise ValueError(
+            f"with_scale_classifier: scales must be 'top' or 'all', got {scales_arg!r}"
+        )
     scales = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
     images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
     if len(scales) != len(images):
@@ -136,27 +149,49 @@ def with_scale_classifier(discriminators: keras.Model, num_classes: int) -> kera
                 f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
                 "per scale, in the order of the image inputs"
             )
-    top = scales[-1]
-    names = [layer.name for layer in top.layers]
-    if FEATURES not in names:
-        raise ValueError(
-            f"with_scale_classifier: the top-scale discriminator {top.name!r} has no layer "
-            f"named {FEATURES!r} (the image-only features both heads read); its layers are "
-            f"{names}"
+    headed = set(range(len(scales))) if scales_arg == "all" else {len(scales) - 1}
+    scores, heads = [], []
+    for i, (scale, image) in enumerate(zip(scales, images, strict=True)):
+        if i not in headed:
+            scores += scale([image, label])
+            continue
+        names = [layer.name for layer in scale.layers]
+        if FEATURES not in names:
+            raise ValueError(
+                f"with_scale_classifier: the discriminator {scale.name!r} has no layer named "
+                f"{FEATURES!r} (the image-only features both heads read); its layers are "
+                f"{names}"
+            )
+        features = scale.get_layer(FEATURES).output
+        _refuse_label_in(scale, features, num_classes, "with_scale_classifier")
+        trunk = keras.Model(scale.inputs, [*scale.outputs, features], name=f"{scale.name}_features")
+        *own, own_features = trunk([image, label])
+        scores += own
+        name = CLASS_HEAD if scales_arg == "top" else f"{CLASS_HEAD}_{image.shape[1]}"
+        heads.append(layers.Dense(num_classes, dtype="float32", name=name)(
+            layers.Flatten()(own_features)
+        ))  # fmt: skip
+    if scales_arg == "top":
+        (classes,) = heads
+    else:
+        classes = layers.Concatenate(axis=1, dtype="float32")(
+            [layers.Reshape((1, num_classes), dtype="float32")(h) for h in heads]
         )
-    features = top.get_layer(FEATURES).output
-    _refuse_label_in(top, features, num_classes, "with_scale_classifier")
-    trunk = keras.Model(top.inputs, [*top.outputs, features], name=f"{top.name}_features")
-    scores = []
-    for scale, image in zip(scales[:-1], images[:-1], strict=True):
-        scores += scale([image, label])
-    *top_scores, top_features = trunk([images[-1], label])
-    classes = layers.Dense(num_classes, dtype="float32", name=CLASS_HEAD)(
-        layers.Flatten()(top_features)
-    )
-    return keras.Model(
-        discriminators.inputs, [*scores, *top_scores, classes], name=f"{discriminators.name}_ac"
-    )
+    return keras.Model(discriminators.inputs, [*scores, classes], name=f"{discriminators.name}_ac")
+
+
+def _heads_ce(labels, classes):
+    """Cross-entropy of one head's ``(batch, K)`` logits, or the mean over ``(batch, heads, K)``."""
+    if len(classes.shape) == 3:
+        labels = tf.repeat(labels[:, None, :], tf.shape(classes)[1], axis=1)
+    return _ce(labels, classes)
+
+
+def _heads_mean(classes):
+    """The class logits of one head, or the mean of the heads' log-probabilities."""
+    if len(classes.shape) == 3:
+        return tf.reduce_mean(tf.nn.log_softmax(tf.cast(classes, "float32")), axis=1)
+    return classes
 
 
 def auxiliary_multiscale_train_step(
@@ -195,7 +230,7 @@ def auxiliary_multiscale_train_step(
         )
         real_scores, fake_scores = [s[:n] for s in scores], [s[n:] for s in scores]
         d_loss = d_loss_fn(real_scores, fake_scores)
-        class_loss = _ce(labels, classes[:n])
+        class_loss = _heads_ce(labels, classes[:n])
         total = d_loss + weight * class_loss
     apply_gradients(gan.d_optimizer, tape, total, gan.discriminator.trainable_variables)
 
@@ -204,7 +239,7 @@ def auxiliary_multiscale_train_step(
             fakes = gan.generator([gan.sample_noise(n), labels], training=True)
             *scores, classes = gan.discriminator([*fakes, labels], training=False)
             g_loss = g_loss_fn(scores)
-            total = g_loss + weight * _ce(labels, classes)
+            total = g_loss + weight * _heads_ce(labels, classes)
         apply_gradients(gan.g_optimizer, tape, total, gan.generator.trainable_variables)
         return g_loss
 
@@ -215,7 +250,7 @@ def auxiliary_multiscale_train_step(
         "d_loss": d_loss,
         "g_loss": g_loss,
         "class_loss": class_loss,
-        "class_accuracy": _class_accuracy(labels, classes[n:]),
+        "class_accuracy": _class_accuracy(labels, _heads_mean(classes[n:])),
     }
     if terms is not None:
         logs.update(terms(real_scores, fake_scores, sizes))
