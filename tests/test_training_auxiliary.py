@@ -15,6 +15,7 @@ from medganlab.training.auxiliary import (
     CLASS_HEAD,
     auxiliary_multiscale_train_step,
     auxiliary_train_step,
+    class_feature_gap,
     with_auxiliary_classifier,
     with_scale_classifier,
 )
@@ -299,3 +300,91 @@ def test_every_head_counts_in_the_class_loss():
     for _ in range(29):
         last = gan.train_on_batch(images, labels, return_dict=True)
     assert last["class_loss"] < 0.5 * first["class_loss"], (first, last)
+
+
+def _prior_gan(class_prior):
+    keras.utils.set_random_seed(0)
+    step = functools.partial(
+        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
+        g_loss_fn=_lsgan_g, d_steps=1, weight=5.0, class_prior=class_prior,
+    )  # fmt: skip
+    return _compiled(_tree_generator(), with_scale_classifier(_multiscale_d(), CLASSES), step, 0.0)
+
+
+def test_class_prior_is_divided_out_of_g_term_only():
+    """A uniform prior changes nothing (a constant shift of the logits); a skewed one changes
+    G's update, and the wrong shape or a zero share is refused."""
+    images, labels = _batch()
+    after = {}
+    for name, prior in (
+        ("none", None),
+        ("uniform", [1.0] * CLASSES),
+        ("skewed", [0.8, 0.15, 0.05]),
+    ):
+        gan = _prior_gan(prior)
+        logs = gan.train_on_batch(images, labels, return_dict=True)
+        after[name] = ([np.asarray(v) for v in gan.generator.trainable_variables], logs)
+
+    def gap(a, b):
+        return max(
+            float(np.abs(x - y).max()) for x, y in zip(after[a][0], after[b][0], strict=True)
+        )
+
+    assert gap("none", "uniform") < 1e-6
+    assert gap("none", "skewed") > 1e-6, "the prior did not reach G's update"
+    assert after["none"][1]["class_loss"] == pytest.approx(after["skewed"][1]["class_loss"]), (
+        "D's head is trained on the plain cross-entropy"
+    )
+    with pytest.raises(ValueError, match="one positive share per class"):
+        _prior_gan([0.5, 0.5, 0.0]).train_on_batch(images, labels)
+
+
+def test_class_prior_reaches_g_in_the_single_scale_step_too():
+    images, labels = _batch()
+    after = {}
+    for name, prior in (
+        ("none", None),
+        ("uniform", [2.0] * CLASSES),
+        ("skewed", [0.8, 0.15, 0.05]),
+    ):
+        keras.utils.set_random_seed(0)
+        d = with_auxiliary_classifier(build_projection_discriminator(SIDE, CLASSES, 4), CLASSES)
+        step = functools.partial(auxiliary_train_step, weight=5.0, class_prior=prior)
+        gan = _compiled(_generator(), d, step, 0.0)
+        gan.train_on_batch(images, labels)
+        after[name] = [np.asarray(v) for v in gan.generator.trainable_variables]
+
+    def gap(a, b):
+        return max(float(np.abs(x - y).max()) for x, y in zip(after[a], after[b], strict=True))
+
+    assert gap("none", "uniform") < 1e-6
+    assert gap("none", "skewed") > 1e-6, "the prior did not reach G's update"
+
+
+def test_class_feature_gap_compares_per_class_means():
+    labels = np.eye(2, dtype="float32")[[0, 0, 1]]
+    real = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]], "float32")
+    assert float(class_feature_gap(labels, real, real[[1, 0, 2]])) == pytest.approx(0.0)
+    fake = np.array([[2.0, 0.0], [2.0, 0.0], [0.0, 0.0]], "float32")  # class 0 right, 1 off
+    # means: real (2, 0) and (0, 2); fake (2, 0) and (0, 0) -> gap 4 / (4 + 4)
+    assert float(class_feature_gap(labels, real, fake)) == pytest.approx(0.5)
+    mixed = np.array([[0.0, 2.0], [0.0, 2.0], [2.0, 0.0]], "float32")  # same overall mean
+    assert float(class_feature_gap(labels, real, mixed)) == pytest.approx(2.0)
+
+
+def test_feature_matching_reaches_g_and_is_logged():
+    images, labels = _batch()
+    after = {}
+    for matching in (0.0, 5.0):
+        keras.utils.set_random_seed(0)
+        step = functools.partial(
+            auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
+            g_loss_fn=_lsgan_g, d_steps=1, weight=1.0, matching=matching,
+        )  # fmt: skip
+        d = with_scale_classifier(_multiscale_d(), CLASSES, features=bool(matching))
+        gan = _compiled(_tree_generator(), d, step, 0.0)
+        logs = gan.train_on_batch(images, labels, return_dict=True)
+        after[matching] = [np.asarray(v) for v in gan.generator.trainable_variables]
+    assert logs["feature_gap"] > 0.0
+    gap = max(float(np.abs(a - b).max()) for a, b in zip(after[0.0], after[5.0], strict=True))
+    assert gap > 1e-6, "feature matching did not change G's update"

@@ -49,6 +49,15 @@ def _index(assignment: str, cfg) -> list:
     return cxr_splits.split_records(single)["train"]
 
 
+def _class_prior(index: list, num_classes: int) -> np.ndarray:
+    """Each finding's share of the single-finding training records (at least one each)."""
+    from medganlab.data import vocabulary
+
+    findings = list(vocabulary.FINDINGS)[:num_classes]
+    counts = np.array([sum(r["labels"] == [f] for r in index) for f in findings], "float64")
+    return np.maximum(counts, 1.0) / max(counts.sum(), 1.0)
+
+
 def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
     """Train one row as its notebook does; returns the generators, the grid and the timings."""
     import keras
@@ -114,7 +123,13 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
             from medganlab.training.auxiliary import auxiliary_train_step, with_auxiliary_classifier
 
             discriminator = with_auxiliary_classifier(discriminator, cfg.num_classes)
-            step_fn = functools.partial(auxiliary_train_step, weight=float(weight))
+            step_fn = functools.partial(
+                auxiliary_train_step,
+                weight=float(weight),
+                class_prior=_class_prior(index, cfg.num_classes)
+                if extras.get("auxiliary_adjust")
+                else None,
+            )
             kind = f"{kind}+ac"
     else:  # 03_multiscale_attention_gan
         generator = ns["build_generator"](
@@ -136,8 +151,12 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 with_scale_classifier,
             )
 
+            matching = float(extras.get("feature_matching", 0.0))
             discriminator = with_scale_classifier(
-                discriminator, cfg.num_classes, extras.get("auxiliary_scales", "top")
+                discriminator,
+                cfg.num_classes,
+                extras.get("auxiliary_scales", "top"),
+                features=bool(matching),
             )
             top = weight = float(cfg.auxiliary_weight)
             if ramp := extras.get("auxiliary_ramp_epochs"):  # the weight grows epoch by epoch
@@ -157,6 +176,10 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 d_steps=cfg.d_steps_per_g_step,
                 weight=weight,
                 terms=ns["loss_terms"],
+                class_prior=_class_prior(index, cfg.num_classes)
+                if extras.get("auxiliary_adjust")
+                else None,
+                matching=matching,
             )
             kind = "multiscale+ac"
         kwargs = {"num_classes": cfg.num_classes}
@@ -215,7 +238,7 @@ def measure(assignment: str, cfg, judge_cfg, index: list, samplers: dict) -> dic
     import keras
 
     from medganlab.data import nih, vocabulary
-    from medganlab.evaluation.classifier import conditional_accuracy, reference_classifier
+    from medganlab.evaluation.classifier import conditional_confusion, reference_classifier
     from medganlab.evaluation.frechet import frechet_distance_features
     from medganlab.training import mean_pairwise_distance
 
@@ -267,10 +290,13 @@ def measure(assignment: str, cfg, judge_cfg, index: list, samplers: dict) -> dic
                 zk = np.random.default_rng(k).normal(size=(n, cfg.latent_dim)).astype("float32")
                 return draw(g, zk, np.eye(k_classes, dtype="float32")[[k] * n])
 
-            acc = conditional_accuracy(
+            counts = conditional_confusion(
                 generate, classifier, k_classes, per_class=judge_cfg.eval_per_finding
             )
+            acc = np.diag(counts) / float(judge_cfg.eval_per_finding)
             metrics["accuracy"] = dict(zip(findings, map(float, acc), strict=True))
+            # row: the finding asked for; column: the judge's reading (where the misses go)
+            metrics["confusion"] = np.asarray(counts, dtype=int).tolist()
             metrics["mean"] = float(np.mean(acc))
         out[name] = metrics
     if conditional:  # the judge on the real training images: the ceiling

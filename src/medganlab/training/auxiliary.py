@@ -37,6 +37,8 @@ __all__ = [
     "FEATURES",
     "auxiliary_multiscale_train_step",
     "auxiliary_train_step",
+    "class_feature_gap",
+    "log_prior",
     "with_auxiliary_classifier",
     "with_scale_classifier",
 ]
@@ -96,7 +98,19 @@ def _label_reaches(discriminator: keras.Model, features, num_classes: int) -> bo
     return bool(np.abs(out[0] - out[1]).max() > 1e-6)
 
 
-def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
+def log_prior(class_prior):
+    """``log`` of each class's share, float32, for G's logit-adjusted class term.
+
+    Raises:
+        ValueError: ``class_prior`` is not one positive number per class.
+    """
+    prior = np.asarray(class_prior, dtype="float64")
+    if prior.ndim != 1 or prior.size == 0 or np.any(~np.isfinite(prior)) or np.any(prior <= 0):
+        raise ValueError(f"class_prior: expected one positive share per class, got {class_prior!r}")
+    return tf.constant(np.log(prior / prior.sum()), dtype="float32")
+
+
+def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0, class_prior=None) -> dict:
     """One AC-GAN update of D, then of G: 02's conditional step plus the class terms.
 
     ``gan.discriminator`` returns ``[logit, class logits]`` (:func:`with_auxiliary_classifier`).
@@ -105,11 +119,17 @@ def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0) -> dict:
     head's cross-entropy on the reals) and ``class_accuracy`` (its accuracy on the fakes of
     D's update: how well G obeys the head).
     """
-    return reference_train_step(gan, real_images, tf.cast(labels, "float32"), class_weight=weight)
+    return reference_train_step(
+        gan,
+        real_images,
+        tf.cast(labels, "float32"),
+        class_weight=weight,
+        class_log_prior=None if class_prior is None else log_prior(class_prior),
+    )
 
 
 def with_scale_classifier(
-    discriminators: keras.Model, num_classes: int, scales: str = "top"
+    discriminators: keras.Model, num_classes: int, scales: str = "top", features: bool = False
 ) -> keras.Model:
     """03's discriminators plus a class head on the top scale: ``[...scores, class logits]``.
 
@@ -123,6 +143,10 @@ def with_scale_classifier(
     :data:`FEATURES` layer); the class output is then ``(batch, scales, num_classes)``, smallest
     scale first, and :func:`auxiliary_multiscale_train_step` averages the cross-entropy over
     the heads: G must make its label readable at 16 px as well as at 64.
+
+    ``features=True`` adds a last output: the headed scales' image features, flattened and
+    concatenated in float32 (``(batch, F)``), for :func:`auxiliary_multiscale_train_step`'s
+    class-conditional feature matching.
 
     Raises:
         ValueError: no sub-model per scale, no :data:`FEATURES` layer in a scale that gets a
@@ -150,7 +174,7 @@ def with_scale_classifier(
                 "per scale, in the order of the image inputs"
             )
     headed = set(range(len(scales))) if scales_arg == "all" else {len(scales) - 1}
-    scores, heads = [], []
+    scores, heads, flats = [], [], []
     for i, (scale, image) in enumerate(zip(scales, images, strict=True)):
         if i not in headed:
             scores += scale([image, label])
@@ -162,22 +186,28 @@ def with_scale_classifier(
                 f"{FEATURES!r} (the image-only features both heads read); its layers are "
                 f"{names}"
             )
-        features = scale.get_layer(FEATURES).output
-        _refuse_label_in(scale, features, num_classes, "with_scale_classifier")
-        trunk = keras.Model(scale.inputs, [*scale.outputs, features], name=f"{scale.name}_features")
+        image_features = scale.get_layer(FEATURES).output
+        _refuse_label_in(scale, image_features, num_classes, "with_scale_classifier")
+        trunk = keras.Model(
+            scale.inputs, [*scale.outputs, image_features], name=f"{scale.name}_features"
+        )
         *own, own_features = trunk([image, label])
         scores += own
+        flats.append(layers.Flatten(dtype="float32")(own_features))
         name = CLASS_HEAD if scales_arg == "top" else f"{CLASS_HEAD}_{image.shape[1]}"
-        heads.append(layers.Dense(num_classes, dtype="float32", name=name)(
-            layers.Flatten()(own_features)
-        ))  # fmt: skip
+        heads.append(layers.Dense(num_classes, dtype="float32", name=name)(flats[-1]))
     if scales_arg == "top":
         (classes,) = heads
     else:
         classes = layers.Concatenate(axis=1, dtype="float32")(
             [layers.Reshape((1, num_classes), dtype="float32")(h) for h in heads]
         )
-    return keras.Model(discriminators.inputs, [*scores, classes], name=f"{discriminators.name}_ac")
+    extra = []
+    if features:
+        extra = [flats[0] if len(flats) == 1 else layers.Concatenate(dtype="float32")(flats)]
+    return keras.Model(
+        discriminators.inputs, [*scores, classes, *extra], name=f"{discriminators.name}_ac"
+    )
 
 
 def _heads_ce(labels, classes):
@@ -205,6 +235,8 @@ def auxiliary_multiscale_train_step(
     d_steps: int = 5,
     weight: float = 1.0,
     terms=None,
+    class_prior=None,
+    matching: float = 0.0,
 ) -> dict:
     """03's 1:d_steps LSGAN step with the student's parts, plus the class terms.
 
@@ -217,17 +249,34 @@ def auxiliary_multiscale_train_step(
     fake_scores, sizes)``, if given, adds per-scale logs. Returns ``d_loss``, ``g_loss``,
     ``class_loss`` (the head on the reals) and ``class_accuracy`` (the head on the fakes of
     D's update, against the labels G was given).
+
+    ``class_prior`` (the training set's share of each class), if given, is divided out of
+    the head's reading in G's term (logit adjustment, Menon et al. 2021): the head, trained
+    on the reals, reads ``p(c | x)``, which includes how common ``c`` is, and G asked to
+    draw a rare finding would otherwise have to exaggerate it to overcome its prior.
+
+    ``matching > 0`` (the discriminator built with ``features=True``) adds to G's loss
+    ``matching`` x :func:`class_feature_gap` between its fakes and the real batch, read by
+    D in inference mode: the head's linear reading of one class can be met by features no
+    real image of that class has; the whole class mean is harder to fake. Logged as
+    ``feature_gap``.
     """
+    offset = None if class_prior is None else log_prior(class_prior)
     sizes = [output.shape[1] for output in gan.generator.outputs]
     labels = tf.cast(labels, "float32")
     n = tf.shape(labels)[0]
     reals = pyramid(tf.cast(real_images, "float32"), sizes)
     fakes = gan.generator([gan.sample_noise(n), labels], training=True)
     images = [tf.concat([r, tf.cast(f, "float32")], 0) for r, f in zip(reals, fakes, strict=True)]
+
+    def read(inputs, training):
+        """D's scores and class logits (and the features, when matching)."""
+        out = list(gan.discriminator(inputs, training=training))
+        feats = out.pop() if matching else None
+        return out[:-1], out[-1], feats
+
     with tf.GradientTape() as tape:
-        *scores, classes = gan.discriminator(
-            [*images, tf.concat([labels, labels], 0)], training=True
-        )
+        scores, classes, _ = read([*images, tf.concat([labels, labels], 0)], True)
         real_scores, fake_scores = [s[:n] for s in scores], [s[n:] for s in scores]
         d_loss = d_loss_fn(real_scores, fake_scores)
         class_loss = _heads_ce(labels, classes[:n])
@@ -237,14 +286,23 @@ def auxiliary_multiscale_train_step(
     def generator_update():
         with tf.GradientTape() as tape:
             fakes = gan.generator([gan.sample_noise(n), labels], training=True)
-            *scores, classes = gan.discriminator([*fakes, labels], training=False)
+            scores, classes, fake_feats = read([*fakes, labels], False)
             g_loss = g_loss_fn(scores)
+            if offset is not None:  # the head's reading without the classes' frequency
+                classes = tf.cast(classes, "float32") - offset
             total = g_loss + weight * _heads_ce(labels, classes)
+            gap = tf.zeros((), "float32")
+            if matching:
+                _, _, real_feats = read([*reals, labels], False)
+                gap = class_feature_gap(labels, tf.stop_gradient(real_feats), fake_feats)
+                total = total + matching * gap
         apply_gradients(gan.g_optimizer, tape, total, gan.generator.trainable_variables)
-        return g_loss
+        return g_loss, gap
 
-    g_loss = update_if(
-        tf.equal(gan.global_step % d_steps, 0), generator_update, lambda: g_loss_fn(fake_scores)
+    g_loss, gap = update_if(
+        tf.equal(gan.global_step % d_steps, 0),
+        generator_update,
+        lambda: (g_loss_fn(fake_scores), tf.zeros((), "float32")),
     )
     logs = {
         "d_loss": d_loss,
@@ -252,6 +310,24 @@ def auxiliary_multiscale_train_step(
         "class_loss": class_loss,
         "class_accuracy": _class_accuracy(labels, _heads_mean(classes[n:])),
     }
+    if matching:
+        logs["feature_gap"] = gap  # on G's steps; 0 on the others
     if terms is not None:
         logs.update(terms(real_scores, fake_scores, sizes))
     return logs
+
+
+def class_feature_gap(labels, real_features, fake_features):
+    """How far the fakes' per-class mean features are from the reals', relative to the reals'.
+
+    ``labels`` (one-hot, shared by both halves: G draws the batch's own labels),
+    ``real_features`` and ``fake_features`` ``(batch, F)``. Over the classes present in the
+    batch: ``Σ_k |mean fake_k − mean real_k|² / Σ_k |mean real_k|²``; 0 when the means agree.
+    """
+    labels = tf.cast(labels, "float32")
+    counts = tf.reduce_sum(labels, axis=0)  # (K,)
+    share = labels / tf.maximum(counts, 1.0)  # each column averages its class
+    real_means = tf.matmul(share, tf.cast(real_features, "float32"), transpose_a=True)
+    fake_means = tf.matmul(share, tf.cast(fake_features, "float32"), transpose_a=True)
+    gap = tf.reduce_sum(tf.square(fake_means - real_means))
+    return gap / tf.maximum(tf.reduce_sum(tf.square(real_means)), 1e-8)

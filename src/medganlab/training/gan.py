@@ -104,7 +104,9 @@ def _class_accuracy(labels, logits):
     return ops.mean(ops.cast(ops.equal(read, ops.argmax(labels, axis=-1)), "float32"))
 
 
-def reference_train_step(gan: GAN, real_images, labels=None, class_weight: float = 0.0) -> dict:
+def reference_train_step(
+    gan: GAN, real_images, labels=None, class_weight: float = 0.0, class_log_prior=None
+) -> dict:
     """One non-saturating BCE DCGAN (or cDCGAN) step: update D once, then G once.
 
     Each update calls D once, in training mode, on ``concat([real, fake])`` (batch norm sees
@@ -117,6 +119,9 @@ def reference_train_step(gan: GAN, real_images, labels=None, class_weight: float
     :mod:`medganlab.training.auxiliary`) adds ``class_weight`` x the class cross-entropy on
     the reals to D's loss and on the fakes to G's, and logs ``class_loss`` (reals) and
     ``class_accuracy`` (the fakes of D's update read as the label G was given).
+    ``class_log_prior`` (log of each class's share of the training set), if given, is
+    subtracted from the head's logits in G's term only (logit adjustment; see
+    :func:`medganlab.training.auxiliary.log_prior`).
     """
     batch = ops.shape(real_images)[0]
     from_logits = gan.from_logits
@@ -162,7 +167,10 @@ def reference_train_step(gan: GAN, real_images, labels=None, class_weight: float
         g_loss = _bce(ops.ones_like(g_scores[batch:]), g_scores[batch:], from_logits)
         g_total = g_loss  # non-saturating
         if g_classes is not None:
-            g_total = g_loss + class_weight * _ce(labels, g_classes[batch:])
+            g_read = ops.cast(g_classes[batch:], "float32")
+            if class_log_prior is not None:
+                g_read = g_read - class_log_prior
+            g_total = g_loss + class_weight * _ce(labels, g_read)
     apply_gradients(gan.g_optimizer, tape, g_total, gan.generator.trainable_variables)
 
     logs = {
