@@ -1,0 +1,222 @@
+"""The rows of :mod:`medganlab.bench.gan_recipes`: each lever measured for issue 18.
+
+A row is ``(assignment, row name, overrides)``: the overrides are fields of the notebook's
+config (applied to the active profile) or :data:`EXTRA_KEYS` that only the bench trainer
+(:mod:`medganlab.bench._recipe_training`) reads. The comment above a row records what it
+measured (G / EMA: the share of images read as asked, mean over the 8 findings), so that a
+lever is not tried twice without knowing.
+"""
+
+from __future__ import annotations
+
+DA = ("color", "translation", "cutout")
+NO_LEVERS = {"diff_augment": (), "ema_decay": None}
+# 02's rows measured before the cpu profile added the auxiliary classifier and went from 10
+# epochs (400 updates) to 8 (320) to fit its 15 minutes
+NO_AC = {"auxiliary_weight": None, "epochs": 10}
+
+CT = ("color", "translation")  # DiffAugment without cutout
+# 02's comparison run (projection D + auxiliary classifier) without cutout, as in cpu
+PROJ_AC = {"discriminator": "projection", "diff_augment": CT, "ema_decay": 0.999,
+           "auxiliary_weight": 1.0}  # fmt: skip
+# 02's main run (the paper's concatenation D) without cutout, as in cpu
+CONCAT = {"discriminator": "concat", "auxiliary_weight": None, "diff_augment": CT,
+          "ema_decay": 0.999}  # fmt: skip
+G_FASTER = {"learning_rate": 4e-4, "d_learning_rate": 2e-4}  # G at twice D's rate
+# 03 with the class head at weight 3, as in cpu
+AC3 = {"learning_rate": 2e-4, "ema_decay": 0.999, "auxiliary_weight": 3.0}
+
+# (assignment, row name, overrides of the profile)
+_ROWS: tuple[tuple[str, str, dict], ...] = (
+    ("01_dcgan", "base", dict(NO_LEVERS)),
+    ("01_dcgan", "da_ema", {"diff_augment": DA, "ema_decay": 0.999}),
+    ("02_conditional_gan", "base", {**NO_AC, "discriminator": "concat", **NO_LEVERS}),
+    ("02_conditional_gan", "base_da_ema", {**NO_AC, "discriminator": "concat", "diff_augment": DA,
+                                           "ema_decay": 0.999}),
+    ("02_conditional_gan", "proj_da_ema", {**NO_AC, "discriminator": "projection", "diff_augment": DA,
+                                           "ema_decay": 0.999}),
+    ("02_conditional_gan", "proj_da_ema_balanced", {**NO_AC, "discriminator": "projection",
+                                                    "diff_augment": DA, "ema_decay": 0.999,
+                                                    "balance": True}),
+    ("02_conditional_gan", "proj_da_ema_b32", {**NO_AC, "discriminator": "projection", "diff_augment": DA,
+                                               "ema_decay": 0.999, "batch_size": 32}),
+    # half the side, four times the epochs: about the same compute, 4x the updates (1,600);
+    # judged by a 32 px reference classifier (its own ceiling is stored with the row)
+    ("02_conditional_gan", "proj_da_ema_32px_e40", {**NO_AC, "discriminator": "projection",
+                                                    "diff_augment": DA, "ema_decay": 0.999,
+                                                    "image_size": 32, "epochs": 40}),
+    # two time-scale rates (Heusel et al. 2017; SAGAN's G 1e-4 / D 4e-4), and spectral
+    # normalisation in the projection discriminator (Miyato et al. 2018), one at a time
+    ("02_conditional_gan", "proj_da_ema_ttur", {**NO_AC, "discriminator": "projection", "diff_augment": DA,
+                                                "ema_decay": 0.999, "learning_rate": 1e-4,
+                                                "d_learning_rate": 4e-4}),
+    ("02_conditional_gan", "proj_da_ema_sn", {**NO_AC, "discriminator": "projection", "diff_augment": DA,
+                                              "ema_decay": 0.999, "spectral_norm": True}),
+    # an auxiliary classifier in D (AC-GAN, Odena et al. 2017; training/auxiliary.py): a
+    # supervised class loss on the reals for D, on the fakes for G; changes the published loss
+    ("02_conditional_gan", "proj_da_ema_ac", {"discriminator": "projection", "diff_augment": DA,
+                                              "ema_decay": 0.999, "auxiliary_weight": 1.0,
+                                              "epochs": 10}),
+    ("02_conditional_gan", "proj_da_ema_ac3", {"discriminator": "projection", "diff_augment": DA,
+                                               "ema_decay": 0.999, "auxiliary_weight": 3.0,
+                                               "epochs": 10}),
+    # the cpu profile's comparison run (8 epochs). Not a row: the head on the paper's
+    # concatenation D reads the label channels back (class loss 0.001, accuracy 0.13-0.14,
+    # Fréchet 78-104, measured once); with_auxiliary_classifier now refuses that D
+    ("02_conditional_gan", "proj_da_ema_ac_e8", {"discriminator": "projection",
+                                                 "diff_augment": DA, "ema_decay": 0.999,
+                                                 "auxiliary_weight": 1.0}),
+    # the same without cutout: the erased half-image often hides the finding from the head
+    ("02_conditional_gan", "proj_ct_ema_ac_e8", {**PROJ_AC}),
+    # ... at weight 2; and with no DiffAugment at weight 3 (the setting that lifted 03)
+    ("02_conditional_gan", "proj_ct_ema_ac2_e8", {"discriminator": "projection",
+                                                  "diff_augment": CT,
+                                                  "ema_decay": 0.999, "auxiliary_weight": 2.0}),
+    ("02_conditional_gan", "proj_ema_ac3_e8", {"discriminator": "projection", "diff_augment": (),
+                                               "ema_decay": 0.999, "auxiliary_weight": 3.0}),
+    # more progress in the same 320 updates or the same compute: rates 4e-4, G's alone at
+    # 4e-4, and batch 32 (648 updates over the same 8 epochs). Batch 32 with G at 4e-4 is
+    # the cpu profile's comparison run (G / EMA 0.61 / 0.64 against 0.38 / 0.37)
+    ("02_conditional_gan", "proj_ct_ema_ac_lr4", {**PROJ_AC, "learning_rate": 4e-4}),
+    ("02_conditional_gan", "proj_ct_ema_ac_glr4", {**PROJ_AC, **G_FASTER}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b32", {**PROJ_AC, "batch_size": 32}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b16", {**PROJ_AC, "batch_size": 16}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4", {**PROJ_AC, "batch_size": 32, **G_FASTER}),
+    # ... with G's class term logit-adjusted (the training set's log prior taken out of
+    # the head's logits): Pneumonia (54 images) was read as Effusion in the bf16 notebook.
+    # Measured: 0.56 / 0.64 (against 0.61 / 0.64); Pneumonia still 0 in EMA (read as
+    # Effusion 26, Infiltration 23 of 64): no gain
+    ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4_adj", {**PROJ_AC, "batch_size": 32,
+                                                           **G_FASTER,
+                                                           "auxiliary_adjust": True}),
+    # the main run (the paper's concatenation D) in the cpu recipe, at batch 64 and 32
+    ("02_conditional_gan", "concat_ct_ema", dict(CONCAT)),
+    ("02_conditional_gan", "concat_ct_ema_b32", {**CONCAT, "batch_size": 32}),
+    ("02_conditional_gan", "concat_ct_ema_b32_glr4", {**CONCAT, "batch_size": 32, **G_FASTER}),
+    # the cpu comparison run at batch 16: 0.65 / 0.66, none at 0, but 27 % more training time
+    ("02_conditional_gan", "proj_ct_ema_ac_b16_glr4", {**PROJ_AC, "batch_size": 16, **G_FASTER}),
+    # the paper's rate (the gpu profile's); the cpu profile now trains at 2e-4
+    # (these three were measured before the cpu profile added the class head)
+    ("03_multiscale_attention_gan", "paper_lr", {"learning_rate": 2e-5, "auxiliary_weight": None}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema", {"learning_rate": 2e-4, "ema_decay": 0.999,
+                                                   "auxiliary_weight": None}),
+    # G updated on every step (the paper: every 5th) in half the epochs, about the same time:
+    # 5x the G updates (800 instead of 320); tau still reaches 0.3 (0.1 every 3 epochs)
+    ("03_multiscale_attention_gan", "lr2e-4_ema_1to1_e10", {"learning_rate": 2e-4,
+                                                            "auxiliary_weight": None,
+                                                            "ema_decay": 0.999,
+                                                            "d_steps_per_g_step": 1, "epochs": 10,
+                                                            "tau_every_epochs": 3}),
+    # an auxiliary classifier on the top scale's D (the lever that lifted 02), cpu settings
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac", {"learning_rate": 2e-4, "ema_decay": 0.999,
+                                                      "auxiliary_weight": 1.0}),
+    # ... with DiffAugment at every scale, in D's and G's updates: without it G fools the head
+    # (0.96 of the fakes read as asked by the head, 0.20 by the judge). Measured: it breaks
+    # the tree (0.00-0.21, Fréchet 86-449); augmenting D's update only did too (Fréchet 138-197)
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac_da", {"learning_rate": 2e-4,
+                                                         "ema_decay": 0.999,
+                                                         "auxiliary_weight": 1.0,
+                                                         "diff_augment": DA}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ct", {**AC3, "diff_augment": CT}),
+    # the class term's weight: the LSGAN terms of G sum to about 1, the cross-entropy to 1-2
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac03", {"learning_rate": 2e-4, "ema_decay": 0.999,
+                                                        "auxiliary_weight": 0.3}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3", dict(AC3)),
+    # batch 8 (the paper's 16 halved): twice the updates over the same images and epochs.
+    # Unlike 02 (where batch 32 lifted the AC run from 0.38 to 0.53-0.57) it lost: 0.24 / 0.24
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_b8", {**AC3, "batch_size": 8}),
+    # ... and G on every step (as lr2e-4_ema_1to1_e10): 5x the G updates, same time.
+    # Measured: 0.21 / 0.24, Fréchet 306-381: the tree needs D ahead of it
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_1to1_e10", {**AC3, "d_steps_per_g_step": 1,
+                                                                "epochs": 10,
+                                                                "tau_every_epochs": 3}),
+    # G at twice D's rate (the lever that lifted 02's AC run from about 0.55 to 0.63).
+    # Measured: 0.32 / 0.28, 5 findings at 0, Fréchet 82-85: no gain for the tree
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_glr4", {**AC3, "learning_rate": 4e-4,
+                                                            "d_learning_rate": 2e-4}),
+    # class-balanced sampling: the head sees the rare findings (Pneumonia 24 training
+    # images, Cardiomegaly 56) as often as Infiltration (380). Measured: 0.17 / 0.17, the
+    # same four findings at 0, D ahead from epoch 2 (d_loss 0.2): no gain
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_bal", {**AC3, "balance": True}),
+    # the head's weight ramped up from 0.3 to 3 over the first 10 epochs: the chest first.
+    # Seed 42: 0.38 / 0.41 (against 0.36 / 0.30), Fréchet 58-60 (against 71-75), the same
+    # four findings at 0; the Pneumonia row a grey square with a faint mediastinum. Seed 43
+    # (rows *_s43): 0.21 / 0.22 against 0.30 / 0.26, five at 0. Not a gain: not in the notebook
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ramp10", {**AC3,
+                                                              "auxiliary_ramp_epochs": 10}),
+    # the same two on a second seed (another phantom draw, data order, noise, initial weights)
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_s43", {**AC3, "seed": 43}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_ramp10_s43", {**AC3, "seed": 43,
+                                                                  "auxiliary_ramp_epochs": 10}),
+    # more data at the same number of steps: 02's 8,000 phantoms (about 2,600 single-finding
+    # training images, Pneumonia 54 instead of 24) for 10 epochs instead of 4,000 for 20.
+    # Measured: 0.19 / 0.17, five at 0 (Pneumonia among them): no gain
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_n8000_e10", {**AC3, "train_images": 8000,
+                                                                 "epochs": 10,
+                                                                 "tau_every_epochs": 3}),
+    # twice the widths of G and D (4x the convolutions' FLOPs): the head reads the fakes as
+    # their labels (0.99 in ac3) while the judge reads 0.30-0.36: a width-8 D is easy to fool.
+    # Measured: 0.29 / 0.29, the same four at 0, 0.164 s a step (ac3: 0.088): no gain
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_w16", {**AC3, "generator_width": 16,
+                                                           "discriminator_width": 16}),
+    # a class head on every scale (16, 32 and 64 px), the cross-entropy averaged over the
+    # three: a global finding (a wide heart, a basal effusion) must read at 16 px too.
+    # Seed 42: 0.35 / 0.35, Fréchet 48-50 (ac3: 0.36 / 0.30, 71-75), three at 0 in EMA; the
+    # Pneumonia row is still a grey square, which the judge reads as Pneumonia (0.81). Seed
+    # 43: 0.24 / 0.31, Fréchet 62-70 (ac3_s43: 0.30 / 0.26, 56-58). Within the spread
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_heads3", {**AC3,
+                                                              "auxiliary_scales": "all"}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_heads3_s43", {**AC3, "seed": 43,
+                                                                  "auxiliary_scales": "all"}),
+    # G's class term on the head's logits minus the log of each finding's share of the
+    # training images (logit adjustment): the rare Pneumonia (24 images) is drawn as a grey
+    # square that the head, and the judge, read as Pneumonia. Measured: 0.32 / 0.28, four
+    # or five at 0, Fréchet 57-104: no gain
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_heads3_adj", {**AC3,
+                                                                  "auxiliary_scales": "all",
+                                                                  "auxiliary_adjust": True}),
+    # the judge reads most misses of these rows as Mass or Effusion (the confusion in the
+    # JSON): blurred chests, not another finding drawn. Two ways to give G more say:
+    # G on every 3rd step (1:3; 1:1 broke the tree) and D at half G's rate. Measured:
+    # 1:3 0.30 / 0.28 (Fréchet 70-83); D at 1e-4 0.18 / 0.21 (Fréchet 130): no gain
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_d3", {**AC3, "d_steps_per_g_step": 3}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_dlr1", {**AC3, "d_learning_rate": 1e-4}),
+    # class-conditional feature matching: G's term adds the gap between its fakes' and the
+    # real batch's per-finding mean features of the headed scale(s), relative to the reals'.
+    # Measured: top head 0.17 / 0.20 (five at 0), every scale 0.25 / 0.25: a loss
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_fm1", {**AC3, "feature_matching": 1.0}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_heads3_fm1", {**AC3,
+                                                                  "auxiliary_scales": "all",
+                                                                  "feature_matching": 1.0}),
+    # measured once and dropped: K+1 classes (the head also sorts fakes into a "fake" class,
+    # Salimans et al. 2016) gave 0.21/0.19 at weight 1 and 0.19/0.23 at 3 (G/EMA), Fréchet 45-56
+)  # fmt: skip
+
+# 02's rows were measured on the cpu recipe before batch 32 and G's faster rate: a row keeps
+# those settings unless it sets its own, so that re-running it trains what its name says
+# (the profile's current recipe is the row proj_ct_ema_ac_b32_glr4)
+_02_BEFORE_B32 = {"batch_size": 64, "learning_rate": 2e-4, "d_learning_rate": None}
+RECIPES: tuple[tuple[str, str, dict], ...] = tuple(
+    (
+        assignment,
+        row,
+        {**_02_BEFORE_B32, **overrides} if assignment == "02_conditional_gan" else overrides,
+    )
+    for assignment, row, overrides in _ROWS
+)
+
+# keys a row may set that are not fields of the notebook's config (the trainer reads them)
+EXTRA_KEYS = {
+    "01_dcgan": (),
+    "02_conditional_gan": ("balance", "spectral_norm", "auxiliary_adjust"),
+    "03_multiscale_attention_gan": (
+        "balance",
+        "ema_decay",
+        "diff_augment",
+        "d_learning_rate",
+        "auxiliary_ramp_epochs",
+        "auxiliary_scales",
+        "auxiliary_adjust",
+        "feature_matching",
+    ),
+}
