@@ -276,7 +276,7 @@ def auxiliary_multiscale_train_step(
         return out[:-1], out[-1], feats
 
     with tf.GradientTape() as tape:
-        scores, classes, _ = read([*images, tf.concat([labels, labels], 0)], True)
+        scores, classes, d_feats = read([*images, tf.concat([labels, labels], 0)], True)
         real_scores, fake_scores = [s[:n] for s in scores], [s[n:] for s in scores]
         d_loss = d_loss_fn(real_scores, fake_scores)
         class_loss = _heads_ce(labels, classes[:n])
@@ -302,7 +302,10 @@ def auxiliary_multiscale_train_step(
     g_loss, gap = update_if(
         tf.equal(gan.global_step % d_steps, 0),
         generator_update,
-        lambda: (g_loss_fn(fake_scores), tf.zeros((), "float32")),
+        lambda: (
+            g_loss_fn(fake_scores),
+            class_feature_gap(labels, d_feats[:n], d_feats[n:]) if matching else tf.zeros(()),
+        ),
     )
     logs = {
         "d_loss": d_loss,
@@ -311,7 +314,7 @@ def auxiliary_multiscale_train_step(
         "class_accuracy": _class_accuracy(labels, _heads_mean(classes[n:])),
     }
     if matching:
-        logs["feature_gap"] = gap  # on G's steps; 0 on the others
+        logs["feature_gap"] = gap  # G's update on its steps, D's update's batch on the others
     if terms is not None:
         logs.update(terms(real_scores, fake_scores, sizes))
     return logs
