@@ -794,7 +794,8 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # tree in `gpu` and `smoke`. The log gains `class_loss`, the head's cross-entropy on the real
 # batch, unweighted (ln 8 ≈ 2.08 is guessing), and `class_accuracy`, the share of the fakes in
 # D's update that the head assigns to the finding G was asked for — the head's own opinion,
-# not the judge's. `d_loss` and `g_loss` stay the LSGAN losses, without the class terms.
+# not the judge's (the reference classifier, below). `d_loss` and `g_loss` stay the LSGAN
+# losses, without the class terms.
 
 # %%
 from medganlab.training.auxiliary import auxiliary_multiscale_train_step, with_scale_classifier
@@ -874,7 +875,11 @@ plt.show()
 # steps per G update: with G updated on every step (`d_steps_per_g_step=1`, 10 epochs: 800 G
 # updates in about the same time) a `cpu` run collapsed — every column of a row drew the same
 # chest (diversity 0.41), Fréchet 90 instead of 50 (both with the paper's losses) — and two
-# findings took all the hits. The
+# findings took all the hits. In the first three or four epochs the training log warns
+# `ModeCollapseWarning` (sample diversity 0.01–0.1 of real): the untrained tree draws almost
+# the same blurred chest for every `z`. By epoch 5–6 the samples spread out (about 1.3 times
+# the diversity of real images at the end). A warning that persists after epoch 6 is a real
+# collapse. The
 # `smoke` profile trains for a few steps: every sample is a flat mid-grey square (the untrained
 # tree outputs values near 0, the middle of `[-1, 1]`), which proves only that the code runs.
 #
@@ -967,8 +972,8 @@ if cdcgan is not None:
 # %% [markdown]
 # ## Measure whether it obeys
 #
-# As in notebook 02: ask for each finding, let the course's reference classifier say what it
-# sees, and count (chance 1/8). It is the same cached network notebook 02 trained, at
+# As in notebook 02: ask for each finding, let the course's reference classifier (the
+# *judge*, as in notebook 02) say what it sees, and count (chance 1/8). It is the same cached network notebook 02 trained, at
 # notebook 02's image size (larger images are area-resized to it), so the two generators are
 # judged alike; `cfg.eval_per_finding` images per finding, the same noise for both. If
 # notebook 02 has not run in this profile, the next cell trains it first (a few minutes in
@@ -1015,17 +1020,23 @@ ax.set_title(f"Reference classifier: {judge_info['held_out_accuracy']:.0%} right
              + ("" if readable else " — too weak to judge: do not read these bars"), fontsize=10)
 ax.legend(fontsize=8)
 plt.show()
-print(("" if readable else "(judge too weak, do not read) ") + "the judge sees most often:",
-      {name: FINDINGS[int(np.argmax(m.sum(axis=0)))] for name, m in confusion.items()})
-print(f"asked for -> the judge's most common reading (of {cfg.eval_per_finding} images):")
+# each request's most common reading by the judge (* = as asked; a tie goes to the first)
+n_asked = cfg.eval_per_finding
+if not readable:
+    print("(the judge is too weak: do not read this table)")
+print(f"the judge's most common reading of the {n_asked} images asked for each finding")
+print(f"  {'asked for':<14}" + "".join(f"{name:<24}" for name in confusion))
 for k, finding in enumerate(FINDINGS):
-    print(f"  {finding:<13}" + "".join(f" | {name}: {FINDINGS[int(np.argmax(m[k]))]} {int(m[k].max())}"
-                                     for name, m in confusion.items()))
+    cells = [f"{FINDINGS[j]} {int(m[k, j])}/{n_asked}" + (" *" if j == k else "")
+             for m in confusion.values() for j in [int(np.argmax(m[k]))]]
+    print(f"  {finding:<14}" + "".join(f"{cell:<24}" for cell in cells))
+print(f"  {'all requests':<14}"
+      + "".join(f"{FINDINGS[int(np.argmax(m.sum(axis=0)))]:<24}" for m in confusion.values()))
 
 # %% [markdown]
-# **What a good run looks like**: a good run would put every bar well above the chance line,
-# the two generators' bars compared finding by finding. In `cpu` none does yet. Measured there
-# (64 images per finding, about 320 generator updates):
+# **What a good run looks like**: every bar well above the chance line; compare the two
+# generators finding by finding. No `cpu` run does this yet. Measured in `cpu` (64 images per
+# finding, about 320 generator updates):
 #
 # | the tree's losses | mean share read as asked | findings at 0 | Fréchet (lower is better) |
 # |---|---|---|---|
@@ -1033,45 +1044,48 @@ for k, finding in enumerate(FINDINGS):
 # | + auxiliary classifier, weight 1 | 0.18–0.20 | 4 | 56–57 |
 # | + auxiliary classifier, weight 3 (this `cpu` run) | **0.28–0.36** | 4 | 71–75 |
 #
-# (Ranges span the trained generator and a moving average of its weights in one or two
-# benchmark runs; this notebook samples the trained generator: 0.36 in the benchmark and
-# 0.28 in the notebook's own `cpu` runs at weight 3. The Fréchet distance is notebook 04's, on the judge's features, at n = 512.) With the head,
-# Effusion, Mass and Pneumothorax are read as asked mostly 0.3–0.97 of the time, Nodule often
-# below 0.2; Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay at 0 in every run so
-# far: in 320 updates the tree has not learned to draw them. The judge's readings printed
-# under the bars show where those requests go: mostly to Mass and Effusion, the judge's
-# reading of a blurred chest, rather than to another finding drawn sharply. The weight trades realism for
-# obedience: each step up costs Fréchet distance.
+# Ranges cover the trained generator and its moving average in one or two of the course's
+# benchmark runs (outside this notebook). This notebook samples the trained generator; its
+# own `cpu` runs gave 0.28–0.34. The Fréchet distance is notebook 04's, on the judge's
+# features, with 512 images.
+#
+# With the head, Effusion, Mass and Pneumothorax are read as asked in 30–97 % of the images,
+# Nodule in 15–85 %, depending on the run. Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay
+# at 0 in every run at weight 3: in 320 updates the tree has not learned to draw them. The
+# table printed under the bars shows where those requests go: mostly to Effusion and Mass,
+# the judge's reading of a blurred chest, and Infiltration's speckles to Nodule. The weight
+# trades realism for obedience: each step up costs Fréchet distance.
 #
 # Look at `class_accuracy` in the training log: the head reads about 0.98 of the fakes as
 # their label, while the judge reads about 0.3. The generator has learned to satisfy the
 # head, not to draw the finding. A measure that becomes a target stops being a good measure.
 # That is also why the judge is a separate network, trained once and never shown a fake.
 #
-# Levers measured without a gain, each with the head at weight 3 (benchmark, share read as
-# asked; the `cpu` run gives 0.30–0.36 on two seeds):
+# Nothing else we measured beat this run, and more training made it worse. Each lever below
+# ran with the head at weight 3, in the benchmark; the numbers are the mean share read as
+# asked:
 #
-# - more updates or a faster G, which lifted 02: 40 epochs instead of 20 0.15 (the head
-#   then reads 1.00 of the fakes as asked), batch 8 (twice the updates) 0.24, G on every
-#   step 0.21–0.24, G on every 3rd step 0.28–0.30, G's rate twice D's 0.28–0.32; D at half
-#   G's rate 0.18–0.21 (the tree needs D ahead of it);
-# - more capacity or data: widths 16 (twice `w`, twice the time) 0.29; 8,000 phantoms for
-#   10 epochs (twice the images, Pneumonia 54 instead of 24) 0.17–0.19;
-# - more weight for the rare findings: class-balanced sampling 0.17; the log prior taken out
-#   of the head's reading in G's loss (logit adjustment) 0.28–0.32;
-# - a harder head to satisfy: a head on every scale 0.24–0.35 (Fréchet 48–70), matching
-#   each finding's mean features, not only the head's reading, 0.17–0.25;
-# - DiffAugment at every scale and in both updates, which helped notebook 02, broke the tree:
-#   0.00–0.21, Fréchet 86–449.
+# - more or faster generator updates (40 epochs instead of 20, batch 8, G on every step or
+#   every 3rd, G's rate twice D's): 0.15–0.32;
+# - more capacity or data (`generator_width` and `discriminator_width` 16 instead of 8;
+#   `train_images` 8,000 instead of 4,000): 0.17–0.29;
+# - more weight for the rare findings (class-balanced sampling; subtracting the log of each
+#   finding's training frequency from the head's logits in G's loss, "logit adjustment"):
+#   0.17–0.32;
+# - a head harder to satisfy (a head on every scale; matching each finding's mean D features,
+#   not only the head's reading): 0.17–0.35;
+# - DiffAugment at every scale, which made notebook 02's images more realistic: 0.00–0.21,
+#   with Fréchet distances up to 449.
 #
-# Each left at least three findings at 0. The
-# "cDCGAN (02)" bars are your exported main run of notebook 02, the paper's concatenation
-# discriminator with DiffAugment and EMA in `cpu`: expect its 0.18–0.19 again (same judge,
-# same noise). In `cpu` this compares a tree *with* the head against a cDCGAN *without* one;
-# the fair comparison is 02's projection run with its auxiliary classifier, 0.59–0.64,
-# which also made twice the generator updates (648 at batch 32, G's rate twice D's): the
-# tree does not reach it at this budget. In `smoke` the judge is
-# near chance, so the bars are grey and mean nothing.
+# Each left at least three findings at 0, usually the same four.
+#
+# The "cDCGAN (02)" bars are your exported main run of notebook 02: the paper's concatenation
+# discriminator (see notebook 02) with DiffAugment and a moving average of G's weights (EMA,
+# see notebook 02) in `cpu`. Expect its 0.18–0.21 again (same judge, same noise). In `cpu`
+# this compares a tree *with* the head against a cDCGAN *without* one. The fair comparison is
+# 02's projection run with its auxiliary classifier, 0.59–0.65, which also made twice the
+# generator updates (648 at batch 32, G's rate twice D's): the tree does not reach it at this
+# budget. In `smoke` the judge is near chance, so the bars are grey and mean nothing.
 
 # %% [markdown]
 # ## Estimate the full run
