@@ -302,6 +302,14 @@ def test_every_head_counts_in_the_class_loss():
     assert last["class_loss"] < 0.5 * first["class_loss"], (first, last)
 
 
+PRIORS = (("none", None), ("uniform", [1.0] * CLASSES), ("skewed", [0.8, 0.15, 0.05]))
+
+
+def _largest_change(before, after):
+    """The largest absolute difference between two lists of weight arrays."""
+    return max(float(np.abs(x - y).max()) for x, y in zip(before, after, strict=True))
+
+
 def _prior_gan(class_prior):
     keras.utils.set_random_seed(0)
     step = functools.partial(
@@ -316,22 +324,14 @@ def test_class_prior_is_divided_out_of_g_term_only():
     G's update, and the wrong shape or a zero share is refused."""
     images, labels = _batch()
     after = {}
-    for name, prior in (
-        ("none", None),
-        ("uniform", [1.0] * CLASSES),
-        ("skewed", [0.8, 0.15, 0.05]),
-    ):
+    for name, prior in PRIORS:
         gan = _prior_gan(prior)
         logs = gan.train_on_batch(images, labels, return_dict=True)
         after[name] = ([np.asarray(v) for v in gan.generator.trainable_variables], logs)
-
-    def gap(a, b):
-        return max(
-            float(np.abs(x - y).max()) for x, y in zip(after[a][0], after[b][0], strict=True)
-        )
-
-    assert gap("none", "uniform") < 1e-6
-    assert gap("none", "skewed") > 1e-6, "the prior did not reach G's update"
+    assert _largest_change(after["none"][0], after["uniform"][0]) < 1e-6
+    assert _largest_change(after["none"][0], after["skewed"][0]) > 1e-6, (
+        "the prior did not reach G's update"
+    )
     assert after["none"][1]["class_loss"] == pytest.approx(after["skewed"][1]["class_loss"]), (
         "D's head is trained on the plain cross-entropy"
     )
@@ -342,23 +342,17 @@ def test_class_prior_is_divided_out_of_g_term_only():
 def test_class_prior_reaches_g_in_the_single_scale_step_too():
     images, labels = _batch()
     after = {}
-    for name, prior in (
-        ("none", None),
-        ("uniform", [2.0] * CLASSES),
-        ("skewed", [0.8, 0.15, 0.05]),
-    ):
+    for name, prior in PRIORS:
         keras.utils.set_random_seed(0)
         d = with_auxiliary_classifier(build_projection_discriminator(SIDE, CLASSES, 4), CLASSES)
         step = functools.partial(auxiliary_train_step, weight=5.0, class_prior=prior)
         gan = _compiled(_generator(), d, step, 0.0)
         gan.train_on_batch(images, labels)
         after[name] = [np.asarray(v) for v in gan.generator.trainable_variables]
-
-    def gap(a, b):
-        return max(float(np.abs(x - y).max()) for x, y in zip(after[a], after[b], strict=True))
-
-    assert gap("none", "uniform") < 1e-6
-    assert gap("none", "skewed") > 1e-6, "the prior did not reach G's update"
+    assert _largest_change(after["none"], after["uniform"]) < 1e-6
+    assert _largest_change(after["none"], after["skewed"]) > 1e-6, (
+        "the prior did not reach G's update"
+    )
 
 
 def test_class_feature_gap_compares_per_class_means():
@@ -386,5 +380,6 @@ def test_feature_matching_reaches_g_and_is_logged():
         logs = gan.train_on_batch(images, labels, return_dict=True)
         after[matching] = [np.asarray(v) for v in gan.generator.trainable_variables]
     assert logs["feature_gap"] > 0.0
-    gap = max(float(np.abs(a - b).max()) for a, b in zip(after[0.0], after[5.0], strict=True))
-    assert gap > 1e-6, "feature matching did not change G's update"
+    assert _largest_change(after[0.0], after[5.0]) > 1e-6, (
+        "feature matching did not change G's update"
+    )
