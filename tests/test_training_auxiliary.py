@@ -262,8 +262,14 @@ def test_the_class_terms_reach_both_multiscale_updates(network):
 
 
 def test_heads_on_every_scale_give_one_float32_head_per_scale():
-    base = _multiscale_d()
-    d = with_scale_classifier(base, CLASSES, scales="all")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        base = _multiscale_d()
+        d = with_scale_classifier(base, CLASSES, scales="all")
+        with_features = with_scale_classifier(base, CLASSES, scales="all", features=True)
+    finally:
+        keras.config.set_dtype_policy(previous)
     images, labels = _batch(4)
     inputs = [*_pyramid(images, SCALES), keras.ops.convert_to_tensor(labels)]
     *scores, classes = d(inputs, training=False)
@@ -275,6 +281,12 @@ def test_heads_on_every_scale_give_one_float32_head_per_scale():
     shared = {id(v) for v in base.trainable_variables}
     own = {v.path.split("/")[0] for v in d.trainable_variables if id(v) not in shared}
     assert own == {f"{CLASS_HEAD}_{s}" for s in SCALES}, own
+    *_, other_classes, features = with_features(inputs, training=False)
+    assert tuple(other_classes.shape) == tuple(classes.shape), "features come after the classes"
+    flat_sizes = sum(int(np.prod(m.get_layer("features").output.shape[1:])) for m in base.layers
+                     if isinstance(m, keras.Model))  # fmt: skip
+    assert tuple(features.shape) == (4, flat_sizes), "every scale's features, flattened"
+    assert keras.backend.standardize_dtype(features.dtype) == "float32"
     with pytest.raises(ValueError, match="'top' or 'all'"):
         with_scale_classifier(base, CLASSES, scales="bottom")
 
@@ -296,7 +308,10 @@ def test_every_head_counts_in_the_class_loss():
     ]
     first = gan.train_on_batch(images, labels, return_dict=True)
     np.testing.assert_allclose(first["class_loss"], np.mean(per_head), rtol=1e-4)
-    assert np.ptp(per_head) > 1e-4, "the heads differ, so a single head's loss would not match"
+    mean = float(np.mean(per_head))
+    assert min(abs(h - mean) for h in per_head) > 10 * 1e-4 * mean, (
+        "the heads differ, so no single head's loss would match the mean"
+    )
     for _ in range(29):
         last = gan.train_on_batch(images, labels, return_dict=True)
     assert last["class_loss"] < 0.5 * first["class_loss"], (first, last)
@@ -310,13 +325,14 @@ def _largest_change(before, after):
     return max(float(np.abs(x - y).max()) for x, y in zip(before, after, strict=True))
 
 
-def _prior_gan(class_prior):
+def _prior_gan(class_prior, d_rate=0.0):
     keras.utils.set_random_seed(0)
     step = functools.partial(
         auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
         g_loss_fn=_lsgan_g, d_steps=1, weight=5.0, class_prior=class_prior,
     )  # fmt: skip
-    return _compiled(_tree_generator(), with_scale_classifier(_multiscale_d(), CLASSES), step, 0.0)
+    d = with_scale_classifier(_multiscale_d(), CLASSES)
+    return _compiled(_tree_generator(), d, step, d_rate)
 
 
 def test_class_prior_is_divided_out_of_g_term_only():
@@ -335,8 +351,15 @@ def test_class_prior_is_divided_out_of_g_term_only():
     assert after["none"][1]["class_loss"] == pytest.approx(after["skewed"][1]["class_loss"]), (
         "D's head is trained on the plain cross-entropy"
     )
-    with pytest.raises(ValueError, match="one positive share per class"):
-        _prior_gan([0.5, 0.5, 0.0]).train_on_batch(images, labels)
+    d_after = {}
+    for name in ("none", "skewed"):  # D's update is the same with or without the prior
+        gan = _prior_gan(dict(PRIORS)[name], d_rate=1e-3)
+        gan.train_on_batch(images, labels)
+        d_after[name] = [np.asarray(v) for v in gan.discriminator.trainable_variables]
+    assert _largest_change(d_after["none"], d_after["skewed"]) < 1e-6
+    for bad in ([0.5, 0.5, 0.0], [0.5, 0.5], [[0.3, 0.3, 0.4]]):  # a zero, too few, 2-D
+        with pytest.raises(ValueError, match="one positive share per class"):
+            _prior_gan(bad).train_on_batch(images, labels)
 
 
 def test_class_prior_reaches_g_in_the_single_scale_step_too():
@@ -383,3 +406,32 @@ def test_feature_matching_reaches_g_and_is_logged():
     assert _largest_change(after[0.0], after[5.0]) > 1e-6, (
         "feature matching did not change G's update"
     )
+
+
+@pytest.mark.parametrize("matching, features", [(1.0, False), (0.0, True)])
+def test_feature_matching_and_the_features_output_go_together(matching, features):
+    step = functools.partial(
+        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
+        g_loss_fn=_lsgan_g, d_steps=1, matching=matching,
+    )  # fmt: skip
+    d = with_scale_classifier(_multiscale_d(), CLASSES, features=features)
+    gan = _compiled(_tree_generator(), d, step, 1e-3)
+    with pytest.raises(ValueError, match="features=True"):
+        gan.train_on_batch(*_batch())
+
+
+def test_feature_matching_with_a_head_per_scale_trains_on_both_kinds_of_step():
+    """Every scale's features, G on every 2nd step: the gap is logged on both kinds of step
+    and falls as D's and G's means meet."""
+    keras.utils.set_random_seed(0)
+    step = functools.partial(
+        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
+        g_loss_fn=_lsgan_g, d_steps=2, matching=5.0,
+    )  # fmt: skip
+    d = with_scale_classifier(_multiscale_d(), CLASSES, scales="all", features=True)
+    gan = _compiled(_tree_generator(), d, step, 1e-3)
+    images, labels = _batch()
+    gaps = [gan.train_on_batch(images, labels, return_dict=True)["feature_gap"] for _ in range(40)]
+    assert np.all(np.isfinite(gaps)) and min(gaps[:2]) > 0.0, gaps[:2]
+    assert int(gan.g_optimizer.iterations.numpy()) == 20
+    assert np.mean(gaps[-10:]) < np.mean(gaps[:10]), gaps

@@ -68,6 +68,11 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
 
     ns = load_graded(assignment)
     balance = bool(extras.get("balance", False))
+    if balance and extras.get("auxiliary_adjust"):  # balanced batches: the head's prior is flat
+        raise ValueError(
+            "auxiliary_adjust with balance=True would take out a prior the head never saw "
+            "(class-balanced batches); use one or the other"
+        )
     index = _index(assignment, cfg)
     train_ds = nih.make_dataset(
         index,

@@ -17,9 +17,11 @@ discriminator whose features see the image only (the projection discriminator), 
 :func:`auxiliary_train_step` is the whole step: the reference version of 02's conditional
 step plus the two terms. Notebook 02's projection run uses both when ``cfg.auxiliary_weight``
 is set. For notebook 03's tree, :func:`with_scale_classifier` puts the head on the top
-scale's image-only features and :func:`auxiliary_multiscale_train_step` runs the student's
-own pyramid and LSGAN losses plus the two terms. ``python -m medganlab.bench gan_recipes``
-measures both.
+scale's image-only features (or one head per scale) and
+:func:`auxiliary_multiscale_train_step` runs the student's own pyramid and LSGAN losses plus
+the two terms. Both steps can take the class prior out of G's term (logit adjustment), and
+03's can add class-conditional feature matching: levers the bench measured (issue 18).
+``python -m medganlab.bench gan_recipes`` measures them all.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
 ]
 
 CLASS_HEAD = "auxiliary_classes"  # the Dense layer that reads the findings from D's features
+CLASS_FEATURES = "class_features"  # 03, features=True: the extra output feature matching reads
 FEATURES = "features"  # 03: the layer of a scale's D whose output both score heads read
 
 
@@ -98,15 +101,25 @@ def _label_reaches(discriminator: keras.Model, features, num_classes: int) -> bo
     return bool(np.abs(out[0] - out[1]).max() > 1e-6)
 
 
-def log_prior(class_prior):
+def log_prior(class_prior, num_classes: int | None = None):
     """``log`` of each class's share, float32, for G's logit-adjusted class term.
 
     Raises:
-        ValueError: ``class_prior`` is not one positive number per class.
+        ValueError: ``class_prior`` is not one positive, finite number per class (``num_classes``
+            of them, when given).
     """
     prior = np.asarray(class_prior, dtype="float64")
-    if prior.ndim != 1 or prior.size == 0 or np.any(~np.isfinite(prior)) or np.any(prior <= 0):
-        raise ValueError(f"class_prior: expected one positive share per class, got {class_prior!r}")
+    wrong_size = num_classes is not None and prior.size != num_classes
+    if (
+        prior.ndim != 1
+        or prior.size == 0
+        or wrong_size
+        or np.any(~np.isfinite(prior) | (prior <= 0))
+    ):
+        raise ValueError(
+            f"class_prior: expected one positive share per class ({num_classes or 'K'} of "
+            f"them), got {class_prior!r}"
+        )
     return tf.constant(np.log(prior / prior.sum()), dtype="float32")
 
 
@@ -124,14 +137,18 @@ def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0, class_pr
         real_images,
         tf.cast(labels, "float32"),
         class_weight=weight,
-        class_log_prior=None if class_prior is None else log_prior(class_prior),
+        class_log_prior=None
+        if class_prior is None
+        else log_prior(class_prior, int(labels.shape[-1])),
     )
 
 
 def with_scale_classifier(
     discriminators: keras.Model, num_classes: int, scales: str = "top", features: bool = False
 ) -> keras.Model:
-    """03's discriminators plus a class head on the top scale: ``[...scores, class logits]``.
+    """03's discriminators plus a class head on the top scale (or every scale).
+
+    Returns ``[...scores, class logits]`` (and the features, with ``features=True``).
 
     ``discriminators`` is notebook 03's model ``[x per scale..., c] -> scores`` that calls one
     sub-model per scale, smallest first; the last (top) one must have a layer named
@@ -145,8 +162,8 @@ def with_scale_classifier(
     the heads: G must make its label readable at 16 px as well as at 64.
 
     ``features=True`` adds a last output: the headed scales' image features, flattened and
-    concatenated in float32 (``(batch, F)``), for :func:`auxiliary_multiscale_train_step`'s
-    class-conditional feature matching.
+    concatenated in float32 (``(batch, F)``, a layer named :data:`CLASS_FEATURES`), for
+    :func:`auxiliary_multiscale_train_step`'s class-conditional feature matching.
 
     Raises:
         ValueError: no sub-model per scale, no :data:`FEATURES` layer in a scale that gets a
@@ -158,14 +175,14 @@ def with_scale_classifier(
         raise ValueError(
             f"with_scale_classifier: scales must be 'top' or 'all', got {scales_arg!r}"
         )
-    scales = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
+    sub_models = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
     images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
-    if len(scales) != len(images):
+    if len(sub_models) != len(images):
         raise ValueError(
             f"with_scale_classifier: expected one sub-model per image input of "
-            f"{discriminators.name!r} ({len(images)}), got {len(scales)}"
+            f"{discriminators.name!r} ({len(images)}), got {len(sub_models)}"
         )
-    for scale, image in zip(scales, images, strict=True):  # smallest first, as the inputs
+    for scale, image in zip(sub_models, images, strict=True):  # smallest first, as the inputs
         if tuple(scale.inputs[0].shape[1:]) != tuple(image.shape[1:]):
             raise ValueError(
                 f"with_scale_classifier: sub-model {scale.name!r} takes images of shape "
@@ -173,9 +190,9 @@ def with_scale_classifier(
                 f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
                 "per scale, in the order of the image inputs"
             )
-    headed = set(range(len(scales))) if scales_arg == "all" else {len(scales) - 1}
+    headed = set(range(len(sub_models))) if scales_arg == "all" else {len(sub_models) - 1}
     scores, heads, flats = [], [], []
-    for i, (scale, image) in enumerate(zip(scales, images, strict=True)):
+    for i, (scale, image) in enumerate(zip(sub_models, images, strict=True)):
         if i not in headed:
             scores += scale([image, label])
             continue
@@ -204,7 +221,8 @@ def with_scale_classifier(
         )
     extra = []
     if features:
-        extra = [flats[0] if len(flats) == 1 else layers.Concatenate(dtype="float32")(flats)]
+        joined = flats[0] if len(flats) == 1 else layers.Concatenate(dtype="float32")(flats)
+        extra = [layers.Identity(dtype="float32", name=CLASS_FEATURES)(joined)]
     return keras.Model(
         discriminators.inputs, [*scores, classes, *extra], name=f"{discriminators.name}_ac"
     )
@@ -250,6 +268,9 @@ def auxiliary_multiscale_train_step(
     ``class_loss`` (the head on the reals) and ``class_accuracy`` (the head on the fakes of
     D's update, against the labels G was given).
 
+    With one head per scale, ``class_loss`` is the mean of the heads' cross-entropies and
+    ``class_accuracy`` reads the mean of their log-probabilities.
+
     ``class_prior`` (the training set's share of each class), if given, is divided out of
     the head's reading in G's term (logit adjustment, Menon et al. 2021): the head, trained
     on the reals, reads ``p(c | x)``, which includes how common ``c`` is, and G asked to
@@ -259,9 +280,18 @@ def auxiliary_multiscale_train_step(
     ``matching`` x :func:`class_feature_gap` between its fakes and the real batch, read by
     D in inference mode: the head's linear reading of one class can be met by features no
     real image of that class has; the whole class mean is harder to fake. Logged as
-    ``feature_gap``.
+    ``feature_gap``: on G's steps the gap of G's update; on the others that of D's update's
+    batch (D in training mode, before its update), so an epoch's mean is mostly the latter.
     """
-    offset = None if class_prior is None else log_prior(class_prior)
+    offset = None if class_prior is None else log_prior(class_prior, int(labels.shape[-1]))
+    has_features = CLASS_FEATURES in [layer.name for layer in gan.discriminator.layers]
+    if bool(matching) != has_features:
+        raise ValueError(
+            "auxiliary_multiscale_train_step: feature matching needs the discriminator built "
+            "with with_scale_classifier(..., features=True), and that discriminator needs "
+            f"matching > 0; got matching={matching!r} and a discriminator "
+            f"{'with' if has_features else 'without'} the features output"
+        )
     sizes = [output.shape[1] for output in gan.generator.outputs]
     labels = tf.cast(labels, "float32")
     n = tf.shape(labels)[0]
