@@ -287,8 +287,8 @@ def test_heads_on_every_scale_give_one_float32_head_per_scale():
                      if isinstance(m, keras.Model))  # fmt: skip
     assert tuple(features.shape) == (4, flat_sizes), "every scale's features, flattened"
     assert keras.backend.standardize_dtype(features.dtype) == "float32"
-    with pytest.raises(ValueError, match="'top' or 'all'"):
-        with_scale_classifier(base, CLASSES, scales="bottom")
+    with pytest.raises(ValueError, match="'top', 'bottom' or 'all'"):
+        with_scale_classifier(base, CLASSES, scales="middle")
 
 
 def test_every_head_counts_in_the_class_loss():
@@ -435,3 +435,15 @@ def test_feature_matching_with_a_head_per_scale_trains_on_both_kinds_of_step():
     assert np.all(np.isfinite(gaps)) and min(gaps[:2]) > 0.0, gaps[:2]
     assert int(gan.g_optimizer.iterations.numpy()) == 20
     assert np.mean(gaps[-10:]) < np.mean(gaps[:10]), gaps
+
+
+def test_bottom_head_reads_the_smallest_scale():
+    base = _multiscale_d()
+    d = with_scale_classifier(base, CLASSES, scales="middle")
+    head = d.get_layer(CLASS_HEAD)
+    smallest = next(m for m in base.layers if isinstance(m, keras.Model))
+    want = int(np.prod(smallest.get_layer("features").output.shape[1:]))
+    assert head.kernel.shape == (want, CLASSES), (head.kernel.shape, want)
+    images, labels = _batch(4)
+    *scores, classes = d([*_pyramid(images, SCALES), keras.ops.convert_to_tensor(labels)])
+    assert len(scores) == 2 * len(SCALES) and tuple(classes.shape) == (4, CLASSES)

@@ -164,7 +164,18 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 features=bool(matching),
             )
             top = weight = float(cfg.auxiliary_weight)
-            if ramp := extras.get("auxiliary_ramp_epochs"):  # the weight grows epoch by epoch
+            end = extras.get("auxiliary_weight_end")  # the weight falls linearly to this
+            if end is not None:
+                weight = keras.Variable(top, dtype="float32", trainable=False, name="ac_weight")
+                last = max(cfg.epochs - 1, 1)
+                callbacks.append(
+                    keras.callbacks.LambdaCallback(
+                        on_epoch_begin=lambda epoch, logs=None: weight.assign(
+                            top + (float(end) - top) * min(1.0, epoch / last)
+                        )
+                    )
+                )
+            elif ramp := extras.get("auxiliary_ramp_epochs"):  # the weight grows epoch by epoch
                 weight = keras.Variable(0.0, dtype="float32", trainable=False, name="ac_weight")
                 callbacks.append(
                     keras.callbacks.LambdaCallback(

@@ -159,7 +159,9 @@ def with_scale_classifier(
     ``scales="all"`` puts one such head on every scale instead (each sub-model then needs a
     :data:`FEATURES` layer); the class output is then ``(batch, scales, num_classes)``, smallest
     scale first, and :func:`auxiliary_multiscale_train_step` averages the cross-entropy over
-    the heads: G must make its label readable at 16 px as well as at 64.
+    the heads: G must make its label readable at 16 px as well as at 64. ``scales="bottom"``
+    puts the one head on the smallest scale: the label then shapes the tree's first draft,
+    and the top scale answers to the LSGAN scores alone.
 
     ``features=True`` adds a last output: the headed scales' image features, flattened and
     concatenated in float32 (``(batch, F)``, a layer named :data:`CLASS_FEATURES`), for
@@ -171,9 +173,9 @@ def with_scale_classifier(
             back), or ``scales`` not "top" or "all".
     """
     scales_arg = scales
-    if scales_arg not in ("top", "all"):
+    if scales_arg not in ("top", "all", "bottom"):
         raise ValueError(
-            f"with_scale_classifier: scales must be 'top' or 'all', got {scales_arg!r}"
+            f"with_scale_classifier: scales must be 'top', 'bottom' or 'all', got {scales_arg!r}"
         )
     sub_models = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
     images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
@@ -190,7 +192,11 @@ def with_scale_classifier(
                 f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
                 "per scale, in the order of the image inputs"
             )
-    headed = set(range(len(sub_models))) if scales_arg == "all" else {len(sub_models) - 1}
+    headed = {
+        "all": set(range(len(sub_models))),
+        "top": {len(sub_models) - 1},
+        "bottom": {0},
+    }[scales_arg]
     scores, heads, flats = [], [], []
     for i, (scale, image) in enumerate(zip(sub_models, images, strict=True)):
         if i not in headed:
@@ -211,9 +217,9 @@ def with_scale_classifier(
         *own, own_features = trunk([image, label])
         scores += own
         flats.append(layers.Flatten(dtype="float32")(own_features))
-        name = CLASS_HEAD if scales_arg == "top" else f"{CLASS_HEAD}_{image.shape[1]}"
+        name = CLASS_HEAD if scales_arg != "all" else f"{CLASS_HEAD}_{image.shape[1]}"
         heads.append(layers.Dense(num_classes, dtype="float32", name=name)(flats[-1]))
-    if scales_arg == "top":
+    if scales_arg != "all":
         (classes,) = heads
     else:
         classes = layers.Concatenate(axis=1, dtype="float32")(
