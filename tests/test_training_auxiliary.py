@@ -439,7 +439,7 @@ def test_feature_matching_with_a_head_per_scale_trains_on_both_kinds_of_step():
 
 def test_bottom_head_reads_the_smallest_scale():
     base = _multiscale_d()
-    d = with_scale_classifier(base, CLASSES, scales="middle")
+    d = with_scale_classifier(base, CLASSES, scales="bottom")
     head = d.get_layer(CLASS_HEAD)
     smallest = next(m for m in base.layers if isinstance(m, keras.Model))
     want = int(np.prod(smallest.get_layer("features").output.shape[1:]))
