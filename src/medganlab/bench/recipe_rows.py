@@ -197,7 +197,11 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # the head blurs the tree: without it (lr2e-4_ema) the grid shows ribs and sharp lung
     # fields, with it at weight 3 every row is smooth. Two ways to keep the label and the
     # sharpness: the head on the 16-px scale only (the first draft carries the finding, the
-    # top scale answers to the LSGAN scores alone), and the weight falling from 3 to 0.3
+    # top scale answers to the LSGAN scores alone), and the weight falling from 3 to 0.3.
+    # Measured: bottom 0.08 / 0.09 (below chance; the 16-px head reads 0.92 of the fakes as
+    # asked) with the best Fréchet of any head row, 34-37, ribs back and a patchy Pneumonia
+    # row instead of a grey square: the label shapes the draft but does not survive to 64 px.
+    # Falling weight: 0.25 / 0.27, Fréchet 52-54. Neither is a gain
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_bottom", {**AC3, "auxiliary_scales": "bottom"}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_to03", {**AC3, "auxiliary_weight_end": 0.3}),
     # measured once and dropped: K+1 classes (the head also sorts fakes into a "fake" class,
