@@ -1050,8 +1050,8 @@ print(f"  {'all requests':<14}"
 # features, with 512 images.
 #
 # With the head, Effusion, Mass and Pneumothorax are read as asked in 30–97 % of the images,
-# Nodule in 15–85 %, depending on the run. Atelectasis, Cardiomegaly, Infiltration and Pneumonia stay
-# at 0 in every run at weight 3: in 320 updates the tree has not learned to draw them. The
+# Nodule in 15–85 %, depending on the run. Atelectasis, Cardiomegaly, Infiltration and
+# Pneumonia stay at 0 in every run at weight 3: in 320 updates the tree has not learned to draw them. The
 # table printed under the bars shows where those requests go: mostly to Effusion and Mass,
 # the judge's reading of a blurred chest, and Infiltration's speckles to Nodule. The weight
 # trades realism for obedience: each step up costs Fréchet distance, and you can see it.
@@ -1064,8 +1064,8 @@ print(f"  {'all requests':<14}"
 # That is also why the judge is a separate network, trained once and never shown a fake.
 #
 # Nothing else we measured beat this run, and more training made it worse. Each lever below
-# ran with the head at weight 3, in the benchmark; the numbers are the mean share read as
-# asked:
+# started from this run (the head at weight 3) and changed one or two things, in the
+# benchmark; the numbers are the mean share read as asked:
 #
 # - more or faster generator updates (40 epochs instead of 20, batch 8, G on every step or
 #   every 3rd, G's rate twice D's): 0.15–0.32;
