@@ -107,3 +107,33 @@ def test_csv_lines_per_sampler_with_accuracy_columns():
     assert lines[0]["diff_augment"] == "-" and lines[1]["acc_A"] == 0.25
     del stored["EMA"]
     assert len(gan_recipes.csv_rows(stored)) == 1, "expected no EMA line without an EMA"
+
+
+def test_head_weight_schedules():
+    """The bench's class-head weight: constant, ramped up, or falling to an end value."""
+    from medganlab.bench._recipe_training import _head_weight
+
+    assert _head_weight(3.0, {}, 20) == (3.0, [])
+
+    def over_epochs(extras, epochs):
+        weight, (callback,) = _head_weight(3.0, extras, epochs)
+        seen = []
+        for epoch in range(epochs):
+            callback.on_epoch_begin(epoch)
+            seen.append(round(float(weight.numpy()), 6))
+        return seen
+
+    assert over_epochs({"auxiliary_ramp_epochs": 3}, 5) == [1.0, 2.0, 3.0, 3.0, 3.0]
+    assert over_epochs({"auxiliary_weight_end": 0.3}, 4) == [3.0, 2.1, 1.2, 0.3]
+
+
+def test_class_prior_is_each_findings_share():
+    from medganlab.bench._recipe_training import _class_prior
+    from medganlab.data.vocabulary import FINDINGS
+
+    index = [{"labels": [FINDINGS[0]]}] * 3 + [{"labels": [FINDINGS[2]]}]
+    prior = _class_prior(index)
+    assert prior.shape == (len(FINDINGS),) and abs(prior.sum() - 1.0) < 1e-12
+    assert prior[0] == pytest.approx(3 * prior[2])
+    assert prior[1] == prior[2], "a finding without images counts as one (no log of 0)"
+    assert prior[2] == pytest.approx(1 / (3 + 1 + len(FINDINGS) - 2))

@@ -191,15 +191,18 @@ def _lsgan_g(fake):
     return 0.5 * sum(keras.ops.mean(keras.ops.square(f - 1.0)) for f in fake)
 
 
-def _scale_gan(weight, d_steps=2, terms=None, d_rate=1e-3):
+def _scale_gan(
+    weight=1.0, d_steps=2, terms=None, d_rate=1e-3, *, scales="top", features=False, **options
+):
+    """The miniature tree with :func:`with_scale_classifier`'s D and the multiscale step;
+    ``options`` go to the step (``class_prior``, ``matching``)."""
     keras.utils.set_random_seed(0)
     step = functools.partial(
         auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
-        g_loss_fn=_lsgan_g, d_steps=d_steps, weight=weight, terms=terms,
+        g_loss_fn=_lsgan_g, d_steps=d_steps, weight=weight, terms=terms, **options,
     )  # fmt: skip
-    return _compiled(
-        _tree_generator(), with_scale_classifier(_multiscale_d(), CLASSES), step, d_rate
-    )
+    d = with_scale_classifier(_multiscale_d(), CLASSES, scales=scales, features=features)
+    return _compiled(_tree_generator(), d, step, d_rate)
 
 
 def test_scale_head_adds_float32_class_logits_and_keeps_the_six_scores():
@@ -293,13 +296,8 @@ def test_heads_on_every_scale_give_one_float32_head_per_scale():
 
 def test_every_head_counts_in_the_class_loss():
     """The step's class loss is the mean of the heads' cross-entropies, and it trains them."""
-    keras.utils.set_random_seed(0)
-    step = functools.partial(
-        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
-        g_loss_fn=_lsgan_g, d_steps=2, weight=1.0,
-    )  # fmt: skip
-    d = with_scale_classifier(_multiscale_d(), CLASSES, scales="all")
-    gan = _compiled(_tree_generator(), d, step, 1e-3)
+    gan = _scale_gan(1.0, d_steps=2, scales="all")
+    d = gan.discriminator
     images, labels = _batch()
     *_, classes = d([*_pyramid(images, SCALES), keras.ops.convert_to_tensor(labels)], training=True)
     per_head = [
@@ -326,13 +324,7 @@ def _largest_change(before, after):
 
 
 def _prior_gan(class_prior, d_rate=0.0):
-    keras.utils.set_random_seed(0)
-    step = functools.partial(
-        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
-        g_loss_fn=_lsgan_g, d_steps=1, weight=5.0, class_prior=class_prior,
-    )  # fmt: skip
-    d = with_scale_classifier(_multiscale_d(), CLASSES)
-    return _compiled(_tree_generator(), d, step, d_rate)
+    return _scale_gan(5.0, d_steps=1, d_rate=d_rate, class_prior=class_prior)
 
 
 def test_class_prior_is_divided_out_of_g_term_only():
@@ -393,13 +385,7 @@ def test_feature_matching_reaches_g_and_is_logged():
     images, labels = _batch()
     after = {}
     for matching in (0.0, 5.0):
-        keras.utils.set_random_seed(0)
-        step = functools.partial(
-            auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
-            g_loss_fn=_lsgan_g, d_steps=1, weight=1.0, matching=matching,
-        )  # fmt: skip
-        d = with_scale_classifier(_multiscale_d(), CLASSES, features=bool(matching))
-        gan = _compiled(_tree_generator(), d, step, 0.0)
+        gan = _scale_gan(1.0, d_steps=1, d_rate=0.0, features=bool(matching), matching=matching)
         logs = gan.train_on_batch(images, labels, return_dict=True)
         after[matching] = [np.asarray(v) for v in gan.generator.trainable_variables]
     assert logs["feature_gap"] > 0.0
@@ -410,12 +396,7 @@ def test_feature_matching_reaches_g_and_is_logged():
 
 @pytest.mark.parametrize("matching, features", [(1.0, False), (0.0, True)])
 def test_feature_matching_and_the_features_output_go_together(matching, features):
-    step = functools.partial(
-        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
-        g_loss_fn=_lsgan_g, d_steps=1, matching=matching,
-    )  # fmt: skip
-    d = with_scale_classifier(_multiscale_d(), CLASSES, features=features)
-    gan = _compiled(_tree_generator(), d, step, 1e-3)
+    gan = _scale_gan(1.0, d_steps=1, features=features, matching=matching)
     with pytest.raises(ValueError, match="features=True"):
         gan.train_on_batch(*_batch())
 
@@ -423,13 +404,7 @@ def test_feature_matching_and_the_features_output_go_together(matching, features
 def test_feature_matching_with_a_head_per_scale_trains_on_both_kinds_of_step():
     """Every scale's features, G on every 2nd step: the gap is logged on both kinds of step
     and falls as D's and G's means meet."""
-    keras.utils.set_random_seed(0)
-    step = functools.partial(
-        auxiliary_multiscale_train_step, pyramid=_pyramid, d_loss_fn=_lsgan_d,
-        g_loss_fn=_lsgan_g, d_steps=2, matching=5.0,
-    )  # fmt: skip
-    d = with_scale_classifier(_multiscale_d(), CLASSES, scales="all", features=True)
-    gan = _compiled(_tree_generator(), d, step, 1e-3)
+    gan = _scale_gan(1.0, d_steps=2, scales="all", features=True, matching=5.0)
     images, labels = _batch()
     gaps = [gan.train_on_batch(images, labels, return_dict=True)["feature_gap"] for _ in range(40)]
     assert np.all(np.isfinite(gaps)) and min(gaps[:2]) > 0.0, gaps[:2]

@@ -49,13 +49,41 @@ def _index(assignment: str, cfg) -> list:
     return cxr_splits.split_records(single)["train"]
 
 
-def _class_prior(index: list, num_classes: int) -> np.ndarray:
-    """Each finding's share of the single-finding training records (at least one each)."""
-    from medganlab.data import vocabulary
+def _class_prior(index: list) -> np.ndarray:
+    """Each finding's share of the training records' labels (at least one image each)."""
+    from medganlab.data import nih
 
-    findings = list(vocabulary.FINDINGS)[:num_classes]
-    counts = np.array([sum(r["labels"] == [f] for r in index) for f in findings], "float64")
-    return np.maximum(counts, 1.0) / max(counts.sum(), 1.0)
+    counts = np.sum([nih.label_vector(r["labels"]) for r in index], axis=0, dtype="float64")
+    counts = np.maximum(counts, 1.0)
+    return counts / counts.sum()
+
+
+def _head_weight(top: float, extras: dict, epochs: int):
+    """The class head's weight: ``top``, or a variable a callback sets epoch by epoch.
+
+    ``auxiliary_ramp_epochs`` grows it from ``top / ramp`` to ``top``;
+    ``auxiliary_weight_end`` moves it linearly from ``top`` to that value by the last epoch.
+    Returns ``(weight, callbacks)``.
+    """
+    import keras
+
+    ramp, end = extras.get("auxiliary_ramp_epochs"), extras.get("auxiliary_weight_end")
+    if end is not None:
+        last = max(epochs - 1, 1)
+
+        def schedule(epoch):
+            return top + (float(end) - top) * min(1.0, epoch / last)
+    elif ramp:
+
+        def schedule(epoch):
+            return top * min(1.0, (epoch + 1) / ramp)
+    else:
+        return top, []
+    weight = keras.Variable(schedule(0), dtype="float32", trainable=False, name="ac_weight")
+    update = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs=None: weight.assign(schedule(epoch))
+    )
+    return weight, [update]
 
 
 def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
@@ -74,6 +102,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
             "(class-balanced batches); use one or the other"
         )
     index = _index(assignment, cfg)
+    class_prior = _class_prior(index) if extras.get("auxiliary_adjust") else None
     train_ds = nih.make_dataset(
         index,
         size=cfg.image_size,
@@ -131,9 +160,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
             step_fn = functools.partial(
                 auxiliary_train_step,
                 weight=float(weight),
-                class_prior=_class_prior(index, cfg.num_classes)
-                if extras.get("auxiliary_adjust")
-                else None,
+                class_prior=class_prior,
             )
             kind = f"{kind}+ac"
     else:  # 03_multiscale_attention_gan
@@ -163,27 +190,8 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 extras.get("auxiliary_scales", "top"),
                 features=bool(matching),
             )
-            top = weight = float(cfg.auxiliary_weight)
-            end = extras.get("auxiliary_weight_end")  # the weight falls linearly to this
-            if end is not None:
-                weight = keras.Variable(top, dtype="float32", trainable=False, name="ac_weight")
-                last = max(cfg.epochs - 1, 1)
-                callbacks.append(
-                    keras.callbacks.LambdaCallback(
-                        on_epoch_begin=lambda epoch, logs=None: weight.assign(
-                            top + (float(end) - top) * min(1.0, epoch / last)
-                        )
-                    )
-                )
-            elif ramp := extras.get("auxiliary_ramp_epochs"):  # the weight grows epoch by epoch
-                weight = keras.Variable(0.0, dtype="float32", trainable=False, name="ac_weight")
-                callbacks.append(
-                    keras.callbacks.LambdaCallback(
-                        on_epoch_begin=lambda epoch, logs=None: weight.assign(
-                            top * min(1.0, (epoch + 1) / ramp)
-                        )
-                    )
-                )
+            weight, schedule = _head_weight(float(cfg.auxiliary_weight), extras, cfg.epochs)
+            callbacks += schedule
             step_fn = functools.partial(
                 auxiliary_multiscale_train_step,
                 pyramid=ns["real_pyramid"],
@@ -192,9 +200,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 d_steps=cfg.d_steps_per_g_step,
                 weight=weight,
                 terms=ns["loss_terms"],
-                class_prior=_class_prior(index, cfg.num_classes)
-                if extras.get("auxiliary_adjust")
-                else None,
+                class_prior=class_prior,
                 matching=matching,
             )
             kind = "multiscale+ac"

@@ -170,12 +170,11 @@ def with_scale_classifier(
     Raises:
         ValueError: no sub-model per scale, no :data:`FEATURES` layer in a scale that gets a
             head, features that depend on the label input (the head would read the label
-            back), or ``scales`` not "top" or "all".
+            back), or ``scales`` not "top", "bottom" or "all".
     """
-    scales_arg = scales
-    if scales_arg not in ("top", "all", "bottom"):
+    if scales not in ("top", "all", "bottom"):
         raise ValueError(
-            f"with_scale_classifier: scales must be 'top', 'bottom' or 'all', got {scales_arg!r}"
+            f"with_scale_classifier: scales must be 'top', 'bottom' or 'all', got {scales!r}"
         )
     sub_models = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
     images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
@@ -196,7 +195,7 @@ def with_scale_classifier(
         "all": set(range(len(sub_models))),
         "top": {len(sub_models) - 1},
         "bottom": {0},
-    }[scales_arg]
+    }[scales]
     scores, heads, flats = [], [], []
     for i, (scale, image) in enumerate(zip(sub_models, images, strict=True)):
         if i not in headed:
@@ -217,9 +216,9 @@ def with_scale_classifier(
         *own, own_features = trunk([image, label])
         scores += own
         flats.append(layers.Flatten(dtype="float32")(own_features))
-        name = CLASS_HEAD if scales_arg != "all" else f"{CLASS_HEAD}_{image.shape[1]}"
+        name = CLASS_HEAD if scales != "all" else f"{CLASS_HEAD}_{image.shape[1]}"
         heads.append(layers.Dense(num_classes, dtype="float32", name=name)(flats[-1]))
-    if scales_arg != "all":
+    if scales != "all":
         (classes,) = heads
     else:
         classes = layers.Concatenate(axis=1, dtype="float32")(
@@ -306,9 +305,9 @@ def auxiliary_multiscale_train_step(
     images = [tf.concat([r, tf.cast(f, "float32")], 0) for r, f in zip(reals, fakes, strict=True)]
 
     def read(inputs, training):
-        """D's scores and class logits (and the features, when matching)."""
+        """D's scores and class logits (and the features, when it has them)."""
         out = list(gan.discriminator(inputs, training=training))
-        feats = out.pop() if matching else None
+        feats = out.pop() if has_features else None
         return out[:-1], out[-1], feats
 
     with tf.GradientTape() as tape:
