@@ -175,6 +175,13 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         sizes = [cfg.image_size // 4, cfg.image_size // 2, cfg.image_size]
         discriminator = ns["build_discriminators"](sizes, cfg.num_classes, cfg.discriminator_width)
         kind = "multiscale"
+        if extras.get("projection"):  # a projection term in the conditional heads
+            from medganlab.training.scale_projection import with_scale_projection
+
+            discriminator = with_scale_projection(
+                discriminator, cfg.num_classes, extras["projection"]
+            )
+            kind = "multiscale+proj"
         step_fn = functools.partial(ns["multiscale_train_step"], d_steps=cfg.d_steps_per_g_step)
         augment_options = {"image_inputs": len(sizes), "always": True}
         if cfg.auxiliary_weight:  # a class head on the top scale, the student's losses (given)
@@ -203,7 +210,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 class_prior=class_prior,
                 matching=matching,
             )
-            kind = "multiscale+ac"
+            kind = f"{kind}+ac"
         kwargs = {"num_classes": cfg.num_classes}
         grid["output_index"] = -1
         callbacks.append(ns["TauSchedule"](generator, cfg.tau_step, cfg.tau_every_epochs))

@@ -204,6 +204,29 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # Falling weight: 0.25 / 0.27, Fréchet 52-54. Neither is a gain
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_bottom", {**AC3, "auxiliary_scales": "bottom"}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_to03", {**AC3, "auxiliary_weight_end": 0.3}),
+    # a projection term (Miyato & Koyama 2018, the lever of 02's comparison run) added to the
+    # paper's conditional head of every scale (training/scale_projection.py): the label acts
+    # on every score through an inner product with the image features, which the head cannot
+    # be satisfied without. With and without the class head
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_proj", {**AC3, "projection": "all"}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj", {"learning_rate": 2e-4, "ema_decay": 0.999,
+                                                        "auxiliary_weight": None,
+                                                        "projection": "all"}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj", {**AC3, "auxiliary_weight": 1.0,
+                                                            "projection": "all"}),
+    # the projection rows with more of the 15 minutes: 40 epochs, and G twice as wide
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj_e40", {**AC3, "auxiliary_weight": 1.0,
+                                                                "projection": "all", "epochs": 40,
+                                                                "tau_every_epochs": 10}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj_g16", {**AC3, "auxiliary_weight": 1.0,
+                                                                "projection": "all",
+                                                                "generator_width": 16}),
+    # the widths one network at a time: at w = 8 the tree draws its 64-px image from 8
+    # channels (02's generator from 32) and the top D reads 4x4x64 features (02's 4x4x256)
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_g32", {**AC3, "generator_width": 32}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_d32", {**AC3, "discriminator_width": 32}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_g32_d32", {**AC3, "generator_width": 32,
+                                                               "discriminator_width": 32}),
     # measured once and dropped: K+1 classes (the head also sorts fakes into a "fake" class,
     # Salimans et al. 2016) gave 0.21/0.19 at weight 1 and 0.19/0.23 at 3 (G/EMA), Fréchet 45-56
 )  # fmt: skip
@@ -235,5 +258,6 @@ EXTRA_KEYS = {
         "auxiliary_weight_end",
         "auxiliary_adjust",
         "feature_matching",
+        "projection",
     ),
 }
