@@ -97,7 +97,8 @@ def test_csv_lines_per_sampler_with_accuracy_columns():
         "assignment": "02_conditional_gan", "row": "x", "discriminator": "projection",
         "diff_augment": [], "ema_decay": 0.999, "lr_g": 2e-4, "lr_d": 2e-4, "steps": 2,
         "train_seconds": 1.0, "s_per_step": 0.5, "balance": False, "batch_size": 16,
-        "G": {"accuracy": {"A": 0.0, "B": 0.5}, "mean": 0.25, "frechet": 3.0, "diversity": 0.9},
+        "G": {"accuracy": {"A": 0.0, "B": 0.5}, "mean": 0.25, "frechet": 3.0, "diversity": 0.9,
+              "matched_mean": 0.125},
         "EMA": {"accuracy": {"A": 0.25, "B": 0.5}, "mean": 0.375, "frechet": 2.0,
                 "diversity": 0.8},
     }  # fmt: skip
@@ -105,6 +106,7 @@ def test_csv_lines_per_sampler_with_accuracy_columns():
     assert [line["sampler"] for line in lines] == ["G", "EMA"]
     assert lines[0]["findings_at_0"] == 1 and lines[1]["findings_at_0"] == 0
     assert lines[0]["diff_augment"] == "-" and lines[1]["acc_A"] == 0.25
+    assert lines[0]["acc_matched"] == 0.125 and lines[1]["acc_matched"] == "", "older rows: blank"
     del stored["EMA"]
     assert len(gan_recipes.csv_rows(stored)) == 1, "expected no EMA line without an EMA"
 

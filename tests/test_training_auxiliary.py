@@ -422,3 +422,27 @@ def test_bottom_head_reads_the_smallest_scale():
     images, labels = _batch(4)
     *scores, classes = d([*_pyramid(images, SCALES), keras.ops.convert_to_tensor(labels)])
     assert len(scores) == 2 * len(SCALES) and tuple(classes.shape) == (4, CLASSES)
+
+
+def test_a_standardised_head_is_blind_to_the_grey_levels_of_the_whole_image():
+    """Brightness and contrast changes move the other scales, not the headed one."""
+    keras.utils.set_random_seed(0)
+    d = with_scale_classifier(_multiscale_d(), CLASSES, standardise=True)
+    plain = with_scale_classifier(_multiscale_d(), CLASSES)
+    images, labels = _batch(4)
+    images = images * 0.8 + np.random.default_rng(0).normal(0, 0.1, images.shape)
+    changed = 0.5 * images + 0.2  # duller and brighter, same drawing
+
+    def outputs(model, x):
+        inputs = [*_pyramid(x.astype("float32"), SCALES), keras.ops.convert_to_tensor(labels)]
+        return [np.asarray(o) for o in model(inputs, training=False)]
+
+    before, after = outputs(d, images), outputs(d, changed)
+    for i in (-3, -2, -1):  # the top scale's two scores and the class logits
+        np.testing.assert_allclose(after[i], before[i], atol=1e-2)  # eps in the std
+    assert max(np.abs(a - b).max() for a, b in zip(after[:-3], before[:-3], strict=True)) > 1e-3
+    unblind = [
+        np.abs(a - b).max()
+        for a, b in zip(outputs(plain, changed)[-3:], outputs(plain, images)[-3:], strict=True)
+    ]
+    assert max(unblind) > 1e-3, "without standardise the head reads the grey levels"

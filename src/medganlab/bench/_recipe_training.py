@@ -196,6 +196,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
                 cfg.num_classes,
                 extras.get("auxiliary_scales", "top"),
                 features=bool(matching),
+                standardise=bool(extras.get("head_standardise")),
             )
             weight, schedule = _head_weight(float(cfg.auxiliary_weight), extras, cfg.epochs)
             callbacks += schedule
@@ -269,6 +270,7 @@ def measure(assignment: str, cfg, judge_cfg, index: list, samplers: dict) -> dic
     from medganlab.data import nih, vocabulary
     from medganlab.evaluation.classifier import conditional_confusion, reference_classifier
     from medganlab.evaluation.frechet import frechet_distance_features
+    from medganlab.evaluation.grey_levels import match_grey_levels, matched_ceiling
     from medganlab.training import mean_pairwise_distance
 
     classifier, _ = reference_classifier(
@@ -327,11 +329,26 @@ def measure(assignment: str, cfg, judge_cfg, index: list, samplers: dict) -> dic
             # row: the finding asked for; column: the judge's reading (where the misses go)
             metrics["confusion"] = np.asarray(counts, dtype=int).tolist()
             metrics["mean"] = float(np.mean(acc))
+            # the same requests with every fake given a random real image's grey levels: is
+            # the finding drawn, or signalled by brightness? (evaluation/grey_levels.py)
+            matched = conditional_confusion(
+                lambda k, n, generate=generate: match_grey_levels(generate(k, n), real, seed=k),
+                classifier,
+                k_classes,
+                per_class=judge_cfg.eval_per_finding,
+            )
+            matched_acc = np.diag(matched) / float(judge_cfg.eval_per_finding)
+            metrics["matched_accuracy"] = dict(zip(findings, map(float, matched_acc), strict=True))
+            metrics["matched_mean"] = float(np.mean(matched_acc))
         out[name] = metrics
     if conditional:  # the judge on the real training images: the ceiling
         pred = np.argmax(classifier.predict(real, verbose=0), -1)
         out["real_accuracy"] = {
             f: float(np.mean(pred[real_y == k] == k)) if np.any(real_y == k) else None
             for k, f in enumerate(findings)
+        }
+        ceiling = matched_ceiling(classifier, real, real_y)
+        out["real_matched_accuracy"] = {
+            f: None if np.isnan(v) else float(v) for f, v in zip(findings, ceiling, strict=True)
         }
     return out

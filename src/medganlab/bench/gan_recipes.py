@@ -8,6 +8,9 @@ cached reference finding classifier (its size and epochs from 02's profile):
 - conditional accuracy per finding (02, 03): the share of ``eval_per_finding`` (64 on cpu)
   images asked for a finding that the classifier assigns to it; the classifier's accuracy on
   the real training images is stored as the ceiling;
+- the same with every generated image given the grey levels of a random real image
+  (``acc_matched``, :mod:`medganlab.evaluation.grey_levels`): whether the finding is drawn or
+  only signalled by brightness; its ceiling is the classifier on matched real images;
 - Fréchet distance on the classifier's ``features`` layer, 512 generated vs 512 real images
   (fewer when the training set is smaller, as in smoke); 01 also stores real-vs-real;
 - diversity: mean pairwise distance of 64 samples over that of 64 real images (1 = as varied);
@@ -43,7 +46,7 @@ _NOT_KNOBS = {"assignment", "profile"}
 _COLUMNS = (
     "assignment", "run", "sampler", "discriminator", "diff_augment", "ema_decay", "lr_g",
     "lr_d", "steps", "train_seconds", "s_per_step", "acc_mean", "findings_at_0",
-    "frechet_n512", "diversity", "balance", "batch_size",
+    "acc_matched", "frechet_n512", "diversity", "balance", "batch_size",
 )  # fmt: skip
 
 
@@ -129,6 +132,7 @@ def csv_rows(stored: dict) -> list[dict]:
             **{f"acc_{k}": round(v, 3) for k, v in acc.items()},
             "acc_mean": round(m["mean"], 3) if "mean" in m else "",
             "findings_at_0": sum(v == 0 for v in acc.values()) if acc else "",
+            "acc_matched": round(m["matched_mean"], 3) if "matched_mean" in m else "",
             "frechet_n512": round(m["frechet"], 2),
             "diversity": round(m["diversity"], 3),
             "balance": stored["balance"],
@@ -198,12 +202,13 @@ def run(out_dir: Path) -> dict:
         writer.writeheader()
         writer.writerows(lines)
     print(
-        f"{'row':44s} {'smp':4s} {'acc':>6s} {'at0':>4s} {'frechet':>8s} {'div':>6s} {'s/step':>7s}"
+        f"{'row':44s} {'smp':4s} {'acc':>6s} {'at0':>4s} {'match':>6s} {'frechet':>8s} "
+        f"{'div':>6s} {'s/step':>7s}"
     )
     for line in lines:
         print(
             f"{line['assignment'] + ':' + line['run']:44s} {line['sampler']:4s} "
-            f"{line['acc_mean']!s:>6s} {line['findings_at_0']!s:>4s} "
+            f"{line['acc_mean']!s:>6s} {line['findings_at_0']!s:>4s} {line['acc_matched']!s:>6s} "
             f"{line['frechet_n512']:8.2f} {line['diversity']:6.3f} {line['s_per_step']:7.3f}"
         )
     return {

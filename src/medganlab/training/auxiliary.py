@@ -144,7 +144,11 @@ def auxiliary_train_step(gan, real_images, labels, weight: float = 1.0, class_pr
 
 
 def with_scale_classifier(
-    discriminators: keras.Model, num_classes: int, scales: str = "top", features: bool = False
+    discriminators: keras.Model,
+    num_classes: int,
+    scales: str = "top",
+    features: bool = False,
+    standardise: bool = False,
 ) -> keras.Model:
     """03's discriminators plus a class head on the top scale (or every scale).
 
@@ -162,6 +166,11 @@ def with_scale_classifier(
     the heads: G must make its label readable at 16 px as well as at 64. ``scales="bottom"``
     puts the one head on the smallest scale: the label then shapes the tree's first draft,
     and the top scale answers to the LSGAN scores alone.
+
+    ``standardise=True`` gives each headed scale (its scores too) every image standardised to
+    zero mean and unit deviation: the head cannot read a finding from the whole image's
+    brightness or contrast, which a generator can set without drawing anything
+    (:mod:`medganlab.evaluation.grey_levels`); the other scales still judge the grey levels.
 
     ``features=True`` adds a last output: the headed scales' image features, flattened and
     concatenated in float32 (``(batch, F)``, a layer named :data:`CLASS_FEATURES`), for
@@ -213,7 +222,8 @@ def with_scale_classifier(
         trunk = keras.Model(
             scale.inputs, [*scale.outputs, image_features], name=f"{scale.name}_features"
         )
-        *own, own_features = trunk([image, label])
+        seen = _standardised(image) if standardise else image
+        *own, own_features = trunk([seen, label])
         scores += own
         flats.append(layers.Flatten(dtype="float32")(own_features))
         name = CLASS_HEAD if scales != "all" else f"{CLASS_HEAD}_{image.shape[1]}"
@@ -231,6 +241,18 @@ def with_scale_classifier(
     return keras.Model(
         discriminators.inputs, [*scores, classes, *extra], name=f"{discriminators.name}_ac"
     )
+
+
+def _standardised(image):
+    """Each image minus its mean, over its standard deviation (float32)."""
+
+    def standardise(x):
+        x = keras.ops.cast(x, "float32")
+        mean = keras.ops.mean(x, axis=(1, 2, 3), keepdims=True)
+        std = keras.ops.std(x, axis=(1, 2, 3), keepdims=True)
+        return (x - mean) / (std + 1e-3)
+
+    return layers.Lambda(standardise, dtype="float32", name=f"standardise_{image.shape[1]}")(image)
 
 
 def _heads_ce(labels, classes):
