@@ -75,6 +75,8 @@ def test_the_ceiling_is_the_judge_on_matched_real_images():
     np.testing.assert_array_equal(matched_ceiling(_reader("side"), real, labels), [1.0, 1.0])
     shares = matched_ceiling(_reader("side"), real[labels == 0], labels[labels == 0])
     assert shares[0] == 1.0 and np.isnan(shares[1])
+    larger = np.repeat(np.repeat(real, 2, axis=1), 2, axis=2)  # resized to the reader's 8 px
+    np.testing.assert_array_equal(matched_ceiling(_reader("side"), larger, labels), [1.0, 1.0])
 
 
 @pytest.mark.parametrize(

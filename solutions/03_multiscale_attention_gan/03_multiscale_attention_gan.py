@@ -1034,6 +1034,47 @@ print(f"  {'all requests':<14}"
       + "".join(f"{FINDINGS[int(np.argmax(m.sum(axis=0)))]:<24}" for m in confusion.values()))
 
 # %% [markdown]
+# ### Drawn, or signalled?
+#
+# A generator can make the judge read a label without drawing the finding: a brighter image
+# for one finding, more contrast for another. The judge learnt from real images only and
+# never had to ignore such cues. Take them away: give every generated image the grey levels
+# of a real image drawn at random from all findings. The image keeps the *order* of its
+# pixels (its shapes, edges and textures) and takes the real image's sorted pixel values, so
+# its histogram says nothing about its label (`match_grey_levels`, given). Then ask the judge
+# again. Real images lose a little too (a large effusion also whitens the histogram), so
+# the first column is the judge on real training images matched the same way: the ceiling
+# for the matched readings, finding by finding.
+
+# %%
+from medganlab.evaluation.grey_levels import match_grey_levels, matched_ceiling
+
+picked = [index[i] for i in np.random.default_rng(0).permutation(len(index))[:2048]]
+real_x, real_y = map(np.concatenate, zip(*[
+    (x.numpy(), y.numpy()) for x, y in nih.make_dataset(picked, size=cfg.image_size, batch=256,
+                                                        labels="multi-hot", shuffle=False)]))
+ceiling = matched_ceiling(judge_model, real_x, np.argmax(real_y, axis=-1))
+draws = {"multi-scale (03)": top_scale}
+if cdcgan is not None:
+    draws["cDCGAN (02)"] = cdcgan_draw
+matched_obey = {
+    name: np.diag(conditional_confusion(
+        lambda k, n, draw=draw: match_grey_levels(draw(k, n), real_x, seed=k), judge_model,
+        cfg.num_classes, per_class=cfg.eval_per_finding)) / cfg.eval_per_finding
+    for name, draw in draws.items()}
+if not readable:
+    print("(the judge is too weak: do not read this table)")
+print(f"share read as asked, before -> after matching the grey levels ({cfg.eval_per_finding} "
+      "images per finding)")
+print(f"  {'finding':<14}{'real (ceiling)':<16}" + "".join(f"{name:<22}" for name in draws))
+for k, finding in enumerate(FINDINGS):
+    real_share = "– (none)" if np.isnan(ceiling[k]) else f"{ceiling[k]:.2f}"
+    print(f"  {finding:<14}{real_share:<16}" + "".join(
+        f"{obey[name][k]:.2f} -> {matched_obey[name][k]:.2f}".ljust(22) for name in draws))
+print(f"  {'mean':<14}{np.nanmean(ceiling):<16.2f}" + "".join(
+    f"{np.mean(obey[name]):.2f} -> {np.mean(matched_obey[name]):.2f}".ljust(22) for name in draws))
+
+# %% [markdown]
 # **What a good run looks like**: every bar well above the chance line; compare the two
 # generators finding by finding. No `cpu` run does this yet. Measured in `cpu` (64 images per
 # finding, about 320 generator updates):

@@ -62,11 +62,17 @@ def matched_ceiling(classifier, images, labels, seed: int = 0, batch: int = 256)
     """The judge's accuracy per class on real ``images`` matched to each other's grey levels.
 
     ``labels`` are class indices ``(n,)``; returns one share per class (``nan`` for a class
-    without images), the ceiling a generator's matched accuracy is compared with.
+    without images), the ceiling a generator's matched accuracy is compared with. Images of
+    another size than the classifier's input are matched, then area-resized to it.
     """
     images = np.asarray(images, dtype="float32")
     labels = np.asarray(labels)
     matched = match_grey_levels(images, images, seed=seed)
+    size = classifier.input_shape[1]
+    if matched.shape[1] != size:
+        import tensorflow as tf
+
+        matched = tf.image.resize(matched, (size, size), method="area").numpy()
     read = np.argmax(classifier.predict(matched, batch_size=batch, verbose=0), axis=-1)
     num_classes = int(classifier.output_shape[-1])
     return np.array(

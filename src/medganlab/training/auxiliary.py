@@ -167,10 +167,11 @@ def with_scale_classifier(
     puts the one head on the smallest scale: the label then shapes the tree's first draft,
     and the top scale answers to the LSGAN scores alone.
 
-    ``standardise=True`` gives each headed scale (its scores too) every image standardised to
-    zero mean and unit deviation: the head cannot read a finding from the whole image's
-    brightness or contrast, which a generator can set without drawing anything
-    (:mod:`medganlab.evaluation.grey_levels`); the other scales still judge the grey levels.
+    ``standardise=True`` gives each head the features of its scale's image standardised to zero
+    mean and unit deviation (a second pass through that scale's D; its scores still read the
+    image as it is): the head cannot read a finding from the whole image's brightness or
+    contrast, which a generator can set without drawing anything
+    (:mod:`medganlab.evaluation.grey_levels`), while the scores still judge the grey levels.
 
     ``features=True`` adds a last output: the headed scales' image features, flattened and
     concatenated in float32 (``(batch, F)``, a layer named :data:`CLASS_FEATURES`), for
@@ -222,9 +223,10 @@ def with_scale_classifier(
         trunk = keras.Model(
             scale.inputs, [*scale.outputs, image_features], name=f"{scale.name}_features"
         )
-        seen = _standardised(image) if standardise else image
-        *own, own_features = trunk([seen, label])
+        *own, own_features = trunk([image, label])
         scores += own
+        if standardise:  # the head reads a second pass of the standardised image
+            own_features = trunk([_standardised(image), label])[-1]
         flats.append(layers.Flatten(dtype="float32")(own_features))
         name = CLASS_HEAD if scales != "all" else f"{CLASS_HEAD}_{image.shape[1]}"
         heads.append(layers.Dense(num_classes, dtype="float32", name=name)(flats[-1]))
