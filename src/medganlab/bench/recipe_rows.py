@@ -207,14 +207,18 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # a projection term (Miyato & Koyama 2018, the lever of 02's comparison run) added to the
     # paper's conditional head of every scale (training/scale_projection.py): the label acts
     # on every score through an inner product with the image features, which the head cannot
-    # be satisfied without. With and without the class head
+    # be satisfied without. With and without the class head. Measured (G / EMA; "matched":
+    # with grey levels matched, see below): head 3 0.26 / 0.18; no head 0.25 / 0.23 and
+    # 0.16 / 0.23 (matched 0.15 / 0.21), the sharpest chests, Fréchet 32-47 for EMA; head 1
+    # 0.27 / 0.34 and 0.26 / 0.30 (matched 0.20 / 0.23). Two to five findings at 0: no gain
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_proj", {**AC3, "projection": "all"}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj", {"learning_rate": 2e-4, "ema_decay": 0.999,
                                                         "auxiliary_weight": None,
                                                         "projection": "all"}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj", {**AC3, "auxiliary_weight": 1.0,
                                                             "projection": "all"}),
-    # the projection rows with more of the 15 minutes: 40 epochs, and G twice as wide
+    # the projection rows with more of the 15 minutes: 40 epochs, and G twice as wide.
+    # Measured: 40 epochs 0.25 / 0.22; G at 16 0.29 / 0.34 (0.14 s a step against 0.07)
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj_e40", {**AC3, "auxiliary_weight": 1.0,
                                                                 "projection": "all", "epochs": 40,
                                                                 "tau_every_epochs": 10}),
@@ -223,7 +227,8 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
                                                                 "generator_width": 16}),
     # twice the data at the same 20 epochs (twice the updates, about twice the time: the 03
     # notebook takes about 3 of its 15 minutes): the head learns the findings from 2,600
-    # images (Pneumonia 54) instead of 1,300 (24)
+    # images (Pneumonia 54) instead of 1,300 (24). Measured: head 3 0.25 / 0.24, with the
+    # projection and head 1 0.29 / 0.27: no gain
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_n8000", {**AC3, "train_images": 8000}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj_n8000", {**AC3, "auxiliary_weight": 1.0,
                                                                   "projection": "all",
@@ -233,14 +238,18 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # Measured first: the whole top scale (scores too) on standardised images. Nothing then
     # judged the 64-px image's grey levels (the smaller scales judge their own images): every
     # request read as Effusion (0.125), Fréchet 109-121; matched, ac1_proj 0.26. Now the head
-    # alone reads a second, standardised pass of the top image; the scores see it as it is
+    # alone reads a second, standardised pass of the top image; the scores see it as it is.
+    # Measured: head 3 0.13 / 0.13, every request read as one finding, the grid no longer
+    # chests but textures (matched 0.31 / 0.34 from those textures, Fréchet 85-89); with the
+    # projection and head 1 0.26 / 0.23 (matched 0.17 / 0.16): a loss
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_stdhead", {**AC3, "head_standardise": True}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj_stdhead", {**AC3, "auxiliary_weight": 1.0,
                                                                     "projection": "all",
                                                                     "head_standardise": True}),
     # the widths one network at a time: at w = 8 the tree draws its 64-px image from 8
-    # channels (02's generator from 32) and the top D reads 4x4x64 features (02's 4x4x256)
-    ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_g32", {**AC3, "generator_width": 32}),
+    # channels (02's generator from 32) and the top D reads 4x4x64 features (02's 4x4x256).
+    # G at 32 was stopped unmeasured: 0.3-0.5 s a step (the cpu run 0.07-0.09), past the
+    # 15 minutes. D at 32: 0.17 / 0.17; with the projection and head 1 0.29 / 0.26: no gain
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_d32", {**AC3, "discriminator_width": 32}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac1_proj_d32", {**AC3, "auxiliary_weight": 1.0,
                                                                 "projection": "all",
