@@ -22,7 +22,7 @@ def _scores(d, inputs):
     return [np.asarray(s) for s in d(inputs, training=False)]
 
 
-@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
 def test_projection_keeps_the_six_scores_and_adds_only_the_embeddings(policy):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
