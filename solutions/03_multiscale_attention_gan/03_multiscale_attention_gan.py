@@ -22,7 +22,7 @@
 # | Write the 1:5 train step | 10 min | 20 min |
 # | Train, and look at scales, findings and attention | 5 min | 10 min |
 # | Compare with the cDCGAN of notebook 02 and estimate the full run | 5 min | — |
-# | Measure whether it obeys | 5 min | — |
+# | Measure whether it obeys, and whether it draws or only signals | 5 min | — |
 #
 # **What you'll learn**
 #
@@ -33,7 +33,7 @@
 # - how to train the discriminator five times per generator update, with spectral
 #   normalisation;
 # - (in `cpu`) what an auxiliary classifier changes when 320 generator updates are too few to
-#   learn the findings.
+#   learn the findings, and how to tell a drawn finding from one signalled by brightness.
 #
 # **What you'll need**: notebooks 01 and 02 (GAN losses, train steps, one-hot conditioning).
 # Runs in seconds (`smoke`: 8/16/32 px), about 10 minutes on 2 CPU cores (`cpu`: 16/32/64 px)
