@@ -1063,6 +1063,8 @@ matched_obey = {
         lambda k, n, draw=draw: match_grey_levels(draw(k, n), real_x, seed=k), judge_model,
         cfg.num_classes, per_class=cfg.eval_per_finding)) / cfg.eval_per_finding
     for name, draw in draws.items()}
+
+# %%
 if not readable:
     print("(the judge is too weak: do not read this table)")
 print(f"share read as asked, before -> after matching the grey levels ({cfg.eval_per_finding} "
