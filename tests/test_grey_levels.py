@@ -15,15 +15,35 @@ def _images(n, seed=0):
     return np.random.default_rng(seed).uniform(-1, 1, (n, SIDE, SIDE, 1)).astype("float32")
 
 
+def _distinct_references(m=6):
+    """References whose histograms differ: reference j lies in [j, j + 1)."""
+    return np.stack([_images(1, seed=10 + j)[0] * 0.5 + 0.5 + j for j in range(m)])
+
+
+def _picked(out):
+    """Which reference each matched image took its grey levels from (by its range)."""
+    return [int(np.floor(o.min())) for o in out]
+
+
 def test_each_image_keeps_its_pixel_order_and_takes_a_reference_histogram():
-    images, references = _images(5), _images(3, seed=1)
+    images, references = _images(40), _distinct_references()
     out = match_grey_levels(images, references, seed=0)
     assert out.shape == images.shape and out.dtype == np.float32
-    sorted_refs = [np.sort(r.ravel()) for r in references]
-    for image, matched in zip(images, out, strict=True):
+    for image, matched, j in zip(images, out, _picked(out), strict=True):
         np.testing.assert_array_equal(np.argsort(matched.ravel()), np.argsort(image.ravel()))
-        assert any(np.array_equal(np.sort(matched.ravel()), s) for s in sorted_refs)
+        np.testing.assert_array_equal(np.sort(matched.ravel()), np.sort(references[j].ravel()))
+    picked = _picked(out)
+    assert len(set(picked)) >= 4, f"references drawn at random, got {picked}"
     np.testing.assert_array_equal(out, match_grey_levels(images, references, seed=0))
+    assert _picked(match_grey_levels(images, references, seed=1)) != picked
+
+
+def test_a_flat_region_takes_scattered_values_not_a_ramp():
+    image = np.full((1, SIDE, SIDE, 1), 0.5, "float32")
+    reference = np.linspace(-1, 1, SIDE * SIDE, dtype="float32").reshape(1, SIDE, SIDE, 1)
+    out = match_grey_levels(image, reference)[0, ..., 0]
+    np.testing.assert_array_equal(np.sort(out.ravel()), reference.ravel())
+    assert not np.all(np.diff(out.ravel()) > 0), "raster order would make a ramp"
 
 
 def _side_and_brightness(n):
@@ -84,9 +104,20 @@ def test_the_ceiling_is_the_judge_on_matched_real_images():
     [
         (np.zeros((2, SIDE, SIDE)), np.zeros((2, SIDE, SIDE, 1)), "same image shape"),
         (np.zeros((2, SIDE, SIDE, 1)), np.zeros((2, 4, 4, 1)), "same image shape"),
-        (np.zeros((2, SIDE, SIDE, 1)), np.zeros((0, SIDE, SIDE, 1)), "at least one reference"),
+        (np.zeros((2, SIDE, SIDE, 1)), np.zeros((0, SIDE, SIDE, 1)), "at least one image"),
+        (np.zeros((0, SIDE, SIDE, 1)), np.zeros((2, SIDE, SIDE, 1)), "at least one image"),
+        (np.full((2, SIDE, SIDE, 1), np.nan), np.zeros((2, SIDE, SIDE, 1)), "images hold NaN"),
+        (np.zeros((2, SIDE, SIDE, 1)), np.full((2, SIDE, SIDE, 1), np.inf), "references hold"),
     ],
 )
-def test_bad_shapes_are_refused(images, references, message):
+def test_bad_input_is_refused(images, references, message):
     with pytest.raises(ValueError, match=message):
         match_grey_levels(images, references)
+
+
+def test_the_ceiling_wants_one_class_index_per_image():
+    real, labels = _side_and_brightness(4)
+    with pytest.raises(ValueError, match="one class index per image"):
+        matched_ceiling(_reader("side"), real, np.eye(2)[labels])
+    with pytest.raises(ValueError, match="one class index per image"):
+        matched_ceiling(_reader("side"), real, labels[:3])

@@ -206,11 +206,11 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_to03", {**AC3, "auxiliary_weight_end": 0.3}),
     # a projection term (Miyato & Koyama 2018, the lever of 02's comparison run) added to the
     # paper's conditional head of every scale (training/scale_projection.py): the label acts
-    # on every score through an inner product with the image features, which the head cannot
-    # be satisfied without. With and without the class head. Measured (G / EMA; "matched":
-    # with grey levels matched, see below): head 3 0.26 / 0.18; no head 0.25 / 0.23 and
-    # 0.16 / 0.23 (matched 0.15 / 0.21), the sharpest chests, Fréchet 32-47 for EMA; head 1
-    # 0.27 / 0.34 and 0.26 / 0.30 (matched 0.20 / 0.23). Two to five findings at 0: no gain
+    # on every conditional score through an inner product with the image features. With and
+    # without the class head. Measured (G / EMA, seed 42; "matched": with grey levels
+    # matched, see below): head 3 0.26 / 0.18; no head 0.25 / 0.23, re-run 0.16 / 0.23
+    # (matched 0.15 / 0.21), the sharpest chests, Fréchet 32-47 for EMA; head 1 0.27 / 0.34,
+    # re-run 0.26 / 0.30 (matched 0.20 / 0.23). Two to five findings at 0: no gain
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac3_proj", {**AC3, "projection": "all"}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj", {"learning_rate": 2e-4, "ema_decay": 0.999,
                                                         "auxiliary_weight": None,
@@ -248,7 +248,7 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
                                                                   "projection": "all",
                                                                   "train_images": 8000}),
     # grey-level matching (evaluation/grey_levels.py) showed the cpu run signalling findings
-    # by the whole image's brightness and contrast (Nodule 0.64 -> 0.03 once matched).
+    # by the whole image's brightness and contrast (Nodule 0.64 -> 0.00 once matched).
     # Measured first: the whole top scale (scores too) on standardised images. Nothing then
     # judged the 64-px image's grey levels (the smaller scales judge their own images): every
     # request read as Effusion (0.125), Fréchet 109-121; matched, ac1_proj 0.26. Now the head

@@ -11,8 +11,9 @@ Real images lose a little too (a large effusion also whitens the histogram), so 
 compares a generator's matched accuracy with the judge's accuracy on matched *real* images
 (:func:`matched_ceiling`), never with its raw accuracy. Measured on the 64-px phantoms: the
 judge reads 0.75-1.00 of the real single-finding images as their finding (0.95 on average over
-the findings), 0.64-0.95 after matching (0.83); notebook 03's tree (`cpu`, head at weight 3)
-fell from 0.28 to 0.11 (Nodule 0.64 -> 0.00), 02's concatenation run from 0.19 to 0.15.
+the findings), about 0.64-0.95 after matching (0.83); notebook 03's tree (`cpu`, head at
+weight 3) fell from 0.28 to 0.11 (Nodule 0.64 -> 0.00), 02's concatenation run from 0.19 to
+0.15.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ def match_grey_levels(images, references, seed: int = 0) -> np.ndarray:
 
     Returns:
         float32 ``(n, H, W, C)``: image ``i``'s darkest pixel takes the reference's darkest
-        value, its brightest the reference's brightest, and so on (ties keep the pixels'
-        order in memory).
+        value, its brightest the reference's brightest, and so on. Equal pixels (a flat
+        region, a saturated background) are ordered at random, so that a flat region takes
+        a scatter of neighbouring values, not a ramp in raster order.
 
     Raises:
-        ValueError: ``images`` and ``references`` are not 4-d with the same image shape, or
-            there are no references.
+        ValueError: ``images`` and ``references`` are not 4-d with the same image shape,
+            either is empty, or either holds a value that is not finite (a generator that
+            draws NaN must not be scored as if it drew the reference's grey levels).
     """
     images = np.asarray(images, dtype="float32")
     references = np.asarray(references, dtype="float32")
@@ -46,13 +49,20 @@ def match_grey_levels(images, references, seed: int = 0) -> np.ndarray:
             f"match_grey_levels: expected images (n, H, W, C) and references (m, H, W, C) of "
             f"the same image shape, got {images.shape} and {references.shape}"
         )
-    if len(references) == 0:
-        raise ValueError("match_grey_levels: expected at least one reference image, got none")
+    if len(images) == 0 or len(references) == 0:
+        raise ValueError(
+            f"match_grey_levels: expected at least one image and one reference image, got "
+            f"{len(images)} and {len(references)}"
+        )
+    for name, array in (("images", images), ("references", references)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"match_grey_levels: {name} hold NaN or infinite values")
     n = len(images)
     flat = images.reshape(n, -1)
-    drawn = np.random.default_rng(seed).integers(len(references), size=n)
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(len(references), size=n)
     values = np.sort(references.reshape(len(references), -1)[drawn], axis=1)
-    order = np.argsort(flat, axis=1, kind="stable")
+    order = np.lexsort((rng.random(flat.shape), flat), axis=1)  # by value, ties at random
     out = np.empty_like(flat)
     np.put_along_axis(out, order, values, axis=1)
     return out.reshape(images.shape)
@@ -67,6 +77,11 @@ def matched_ceiling(classifier, images, labels, seed: int = 0, batch: int = 256)
     """
     images = np.asarray(images, dtype="float32")
     labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(
+            f"matched_ceiling: expected one class index per image ({len(images)},), got labels "
+            f"of shape {labels.shape}"
+        )
     matched = match_grey_levels(images, images, seed=seed)
     size = classifier.input_shape[1]
     if matched.shape[1] != size:

@@ -168,10 +168,11 @@ def with_scale_classifier(
     and the top scale answers to the LSGAN scores alone.
 
     ``standardise=True`` gives each head the features of its scale's image standardised to zero
-    mean and unit deviation (a second pass through that scale's D; its scores still read the
-    image as it is): the head cannot read a finding from the whole image's brightness or
-    contrast, which a generator can set without drawing anything
-    (:mod:`medganlab.evaluation.grey_levels`), while the scores still judge the grey levels.
+    mean and unit deviation (the scale's D is called once on the image and its standardised
+    copy stacked in one batch; its scores read the image as it is): the head cannot read a
+    finding from the whole image's brightness or contrast, which a generator can set without
+    drawing anything (:mod:`medganlab.evaluation.grey_levels`), while the scores still judge
+    the grey levels. With ``features=True`` too, feature matching reads the standardised copy.
 
     ``features=True`` adds a last output: the headed scales' image features, flattened and
     concatenated in float32 (``(batch, F)``, a layer named :data:`CLASS_FEATURES`), for
@@ -223,10 +224,23 @@ def with_scale_classifier(
         trunk = keras.Model(
             scale.inputs, [*scale.outputs, image_features], name=f"{scale.name}_features"
         )
-        *own, own_features = trunk([image, label])
+        if standardise:  # one call on [image; its standardised copy]: scores from the first
+            both = layers.Lambda(  # half, the head's features from the second
+                lambda t: keras.ops.concatenate([t[0], _standardise(t[0])], axis=0),
+                dtype="float32",
+                name=f"with_standardised_{image.shape[1]}",
+            )([image])
+            labels2 = layers.Lambda(
+                lambda t: keras.ops.concatenate([t, t], axis=0),
+                dtype="float32",
+                name=f"labels2_{image.shape[1]}",
+            )(label)
+            *own, own_features = trunk([both, labels2])
+            own = [_half(x, 0) for x in own]
+            own_features = _half(own_features, 1)
+        else:
+            *own, own_features = trunk([image, label])
         scores += own
-        if standardise:  # the head reads a second pass of the standardised image
-            own_features = trunk([_standardised(image), label])[-1]
         flats.append(layers.Flatten(dtype="float32")(own_features))
         name = CLASS_HEAD if scales != "all" else f"{CLASS_HEAD}_{image.shape[1]}"
         heads.append(layers.Dense(num_classes, dtype="float32", name=name)(flats[-1]))
@@ -245,16 +259,22 @@ def with_scale_classifier(
     )
 
 
-def _standardised(image):
-    """Each image minus its mean, over its standard deviation (float32)."""
+def _standardise(x):
+    """Each image minus its mean, over its standard deviation (finite gradient when flat)."""
+    x = keras.ops.cast(x, "float32")
+    mean = keras.ops.mean(x, axis=(1, 2, 3), keepdims=True)
+    variance = keras.ops.mean(keras.ops.square(x - mean), axis=(1, 2, 3), keepdims=True)
+    return (x - mean) / keras.ops.sqrt(variance + 1e-6)
 
-    def standardise(x):
-        x = keras.ops.cast(x, "float32")
-        mean = keras.ops.mean(x, axis=(1, 2, 3), keepdims=True)
-        std = keras.ops.std(x, axis=(1, 2, 3), keepdims=True)
-        return (x - mean) / (std + 1e-3)
 
-    return layers.Lambda(standardise, dtype="float32", name=f"standardise_{image.shape[1]}")(image)
+def _half(x, which: int):
+    """The first (``which=0``) or second half of a batch doubled by concatenation."""
+    return layers.Lambda(
+        lambda t: (
+            t[: keras.ops.shape(t)[0] // 2] if which == 0 else t[keras.ops.shape(t)[0] // 2 :]
+        ),
+        dtype="float32",
+    )(x)
 
 
 def _heads_ce(labels, classes):

@@ -11,8 +11,8 @@ per-finding vector with the image features to each conditional score::
 
     cond_i(x, c) = joint_head_i(features_i(x), c) + <embed_i(c), sum_pool(features_i(x))>
 
-so that the conditional score of scale ``i`` can only be high when the image's features
-match its label's vector. The unconditional scores, the losses and the train step are
+so that the conditional score of scale ``i`` rises with how well the image's features match
+its label's vector, from D's first updates. The unconditional scores, the losses and the train step are
 unchanged (the score list has the same order and shapes), so the student's LSGAN losses and
 either train step (03's own, or :func:`~medganlab.training.auxiliary.auxiliary_multiscale_train_step`
 with :func:`~medganlab.training.auxiliary.with_scale_classifier` wrapped around the result) run
@@ -62,6 +62,14 @@ def with_scale_projection(
             f"conditional] per image input of {discriminators.name!r} ({len(images)}), got "
             f"{[(s.name, len(s.outputs)) for s in sub_models]}"
         )
+    for scale, image in zip(sub_models, images, strict=True):  # smallest first, as the inputs
+        if tuple(scale.inputs[0].shape[1:]) != tuple(image.shape[1:]):
+            raise ValueError(
+                f"with_scale_projection: sub-model {scale.name!r} takes images of shape "
+                f"{tuple(scale.inputs[0].shape[1:])}, but the matching input of "
+                f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
+                "per scale, in the order of the image inputs"
+            )
     last = len(sub_models) - 1
     scores = []
     for i, (scale, image) in enumerate(zip(sub_models, images, strict=True)):
@@ -93,6 +101,7 @@ def _projected(scale: keras.Model, num_classes: int) -> keras.Model:
     size = scale.inputs[0].shape[1]
     embed = layers.SpectralNormalization(
         layers.Dense(pooled.shape[-1], use_bias=False, dtype="float32"),
+        dtype="float32",  # the wrapper would otherwise round the vectors to the compute dtype
         name=f"{PROJECTION_EMBEDDING}_{size}",
     )(c)
     projection = layers.Dot(axes=1, dtype="float32")([embed, pooled])
