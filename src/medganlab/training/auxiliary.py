@@ -41,6 +41,7 @@ __all__ = [
     "auxiliary_train_step",
     "class_feature_gap",
     "log_prior",
+    "scale_models",
     "with_auxiliary_classifier",
     "with_scale_classifier",
 ]
@@ -187,21 +188,7 @@ def with_scale_classifier(
         raise ValueError(
             f"with_scale_classifier: scales must be 'top', 'bottom' or 'all', got {scales!r}"
         )
-    sub_models = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
-    images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
-    if len(sub_models) != len(images):
-        raise ValueError(
-            f"with_scale_classifier: expected one sub-model per image input of "
-            f"{discriminators.name!r} ({len(images)}), got {len(sub_models)}"
-        )
-    for scale, image in zip(sub_models, images, strict=True):  # smallest first, as the inputs
-        if tuple(scale.inputs[0].shape[1:]) != tuple(image.shape[1:]):
-            raise ValueError(
-                f"with_scale_classifier: sub-model {scale.name!r} takes images of shape "
-                f"{tuple(scale.inputs[0].shape[1:])}, but the matching input of "
-                f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
-                "per scale, in the order of the image inputs"
-            )
+    sub_models, images, label = scale_models(discriminators, "with_scale_classifier")
     headed = {
         "all": set(range(len(sub_models))),
         "top": {len(sub_models) - 1},
@@ -257,6 +244,31 @@ def with_scale_classifier(
     return keras.Model(
         discriminators.inputs, [*scores, classes, *extra], name=f"{discriminators.name}_ac"
     )
+
+
+def scale_models(discriminators: keras.Model, caller: str):
+    """03's one sub-model per scale: ``(sub-models, image inputs, label input)``, smallest first.
+
+    Raises:
+        ValueError: not one sub-model per image input, or one whose image shape is not that
+            of its input (in order).
+    """
+    sub_models = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
+    images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
+    if len(sub_models) != len(images):
+        raise ValueError(
+            f"{caller}: expected one sub-model per image input of {discriminators.name!r} "
+            f"({len(images)}), got {len(sub_models)}"
+        )
+    for scale, image in zip(sub_models, images, strict=True):  # smallest first, as the inputs
+        if tuple(scale.inputs[0].shape[1:]) != tuple(image.shape[1:]):
+            raise ValueError(
+                f"{caller}: sub-model {scale.name!r} takes images of shape "
+                f"{tuple(scale.inputs[0].shape[1:])}, but the matching input of "
+                f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
+                "per scale, in the order of the image inputs"
+            )
+    return sub_models, images, label
 
 
 def _standardise(x):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from medganlab.training.auxiliary import FEATURES, _refuse_label_in
+from medganlab.training.auxiliary import FEATURES, _refuse_label_in, scale_models
 
 __all__ = ["PROJECTION_EMBEDDING", "with_scale_projection"]
 
@@ -59,22 +59,12 @@ def with_scale_projection(
     """
     if scales not in ("all", "top"):
         raise ValueError(f"with_scale_projection: scales must be 'all' or 'top', got {scales!r}")
-    sub_models = [layer for layer in discriminators.layers if isinstance(layer, keras.Model)]
-    images, label = discriminators.inputs[:-1], discriminators.inputs[-1]
-    if len(sub_models) != len(images) or any(len(s.outputs) != 2 for s in sub_models):
+    sub_models, images, label = scale_models(discriminators, "with_scale_projection")
+    if any(len(s.outputs) != 2 for s in sub_models):
         raise ValueError(
-            f"with_scale_projection: expected one sub-model [image, c] -> [unconditional, "
-            f"conditional] per image input of {discriminators.name!r} ({len(images)}), got "
-            f"{[(s.name, len(s.outputs)) for s in sub_models]}"
+            f"with_scale_projection: expected sub-models [image, c] -> [unconditional, "
+            f"conditional], got {[(s.name, len(s.outputs)) for s in sub_models]}"
         )
-    for scale, image in zip(sub_models, images, strict=True):  # smallest first, as the inputs
-        if tuple(scale.inputs[0].shape[1:]) != tuple(image.shape[1:]):
-            raise ValueError(
-                f"with_scale_projection: sub-model {scale.name!r} takes images of shape "
-                f"{tuple(scale.inputs[0].shape[1:])}, but the matching input of "
-                f"{discriminators.name!r} has {tuple(image.shape[1:])}: expected one sub-model "
-                "per scale, in the order of the image inputs"
-            )
     last = len(sub_models) - 1
     scores = []
     for i, (scale, image) in enumerate(zip(sub_models, images, strict=True)):
