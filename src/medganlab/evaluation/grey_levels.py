@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from medganlab.evaluation.fdd import resize_images
+
 __all__ = ["match_grey_levels", "matched_ceiling"]
 
 
@@ -82,12 +84,7 @@ def matched_ceiling(classifier, images, labels, seed: int = 0, batch: int = 256)
             f"matched_ceiling: expected one class index per image ({len(images)},), got labels "
             f"of shape {labels.shape}"
         )
-    matched = match_grey_levels(images, images, seed=seed)
-    size = classifier.input_shape[1]
-    if matched.shape[1] != size:
-        import tensorflow as tf
-
-        matched = tf.image.resize(matched, (size, size), method="area").numpy()
+    matched = resize_images(match_grey_levels(images, images, seed=seed), classifier.input_shape[1])
     read = np.argmax(classifier.predict(matched, batch_size=batch, verbose=0), axis=-1)
     num_classes = int(classifier.output_shape[-1])
     return np.array(

@@ -42,6 +42,7 @@ __all__ = [
     "class_feature_gap",
     "log_prior",
     "scale_models",
+    "scale_trunk",
     "with_auxiliary_classifier",
     "with_scale_classifier",
 ]
@@ -199,18 +200,7 @@ def with_scale_classifier(
         if i not in headed:
             scores += scale([image, label])
             continue
-        names = [layer.name for layer in scale.layers]
-        if FEATURES not in names:
-            raise ValueError(
-                f"with_scale_classifier: the discriminator {scale.name!r} has no layer named "
-                f"{FEATURES!r} (the image-only features both heads read); its layers are "
-                f"{names}"
-            )
-        image_features = scale.get_layer(FEATURES).output
-        _refuse_label_in(scale, image_features, num_classes, "with_scale_classifier")
-        trunk = keras.Model(
-            scale.inputs, [*scale.outputs, image_features], name=f"{scale.name}_features"
-        )
+        trunk = scale_trunk(scale, num_classes, "with_scale_classifier")
         if standardise:  # one call on [image; its standardised copy]: scores from the first
             both = layers.Lambda(  # half, the head's features from the second
                 lambda t: keras.ops.concatenate([t[0], _standardise(t[0])], axis=0),
@@ -269,6 +259,23 @@ def scale_models(discriminators: keras.Model, caller: str):
                 "per scale, in the order of the image inputs"
             )
     return sub_models, images, label
+
+
+def scale_trunk(scale: keras.Model, num_classes: int, caller: str) -> keras.Model:
+    """One scale's D as ``[image, c] -> [...its scores, its image-only features]``.
+
+    Raises:
+        ValueError: no layer named :data:`FEATURES`, or features that depend on the label.
+    """
+    names = [layer.name for layer in scale.layers]
+    if FEATURES not in names:
+        raise ValueError(
+            f"{caller}: the discriminator {scale.name!r} has no layer named {FEATURES!r} (the "
+            f"image-only features both heads read); its layers are {names}"
+        )
+    features = scale.get_layer(FEATURES).output
+    _refuse_label_in(scale, features, num_classes, caller)
+    return keras.Model(scale.inputs, [*scale.outputs, features], name=f"{scale.name}_features")
 
 
 def _standardise(x):

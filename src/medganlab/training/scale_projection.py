@@ -30,7 +30,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from medganlab.training.auxiliary import FEATURES, _refuse_label_in, scale_models
+from medganlab.training.auxiliary import FEATURES, scale_models, scale_trunk
 
 __all__ = ["PROJECTION_EMBEDDING", "with_scale_projection"]
 
@@ -77,15 +77,7 @@ def with_scale_projection(
 
 def _projected(scale: keras.Model, num_classes: int) -> keras.Model:
     """One scale's ``[image, c] -> [unconditional, conditional + projection]`` sub-model."""
-    names = [layer.name for layer in scale.layers]
-    if FEATURES not in names:
-        raise ValueError(
-            f"with_scale_projection: the discriminator {scale.name!r} has no layer named "
-            f"{FEATURES!r} (the image-only features both heads read); its layers are {names}"
-        )
-    features = scale.get_layer(FEATURES).output
-    _refuse_label_in(scale, features, num_classes, "with_scale_projection")
-    trunk = keras.Model(scale.inputs, [*scale.outputs, features], name=f"{scale.name}_trunk")
+    trunk = scale_trunk(scale, num_classes, "with_scale_projection")
     image = keras.Input(tuple(scale.inputs[0].shape[1:]), name="x")
     c = keras.Input(tuple(scale.inputs[1].shape[1:]), name="c")
     unconditional, conditional, own = trunk([image, c])
@@ -100,6 +92,5 @@ def _projected(scale: keras.Model, num_classes: int) -> keras.Model:
         name=f"{PROJECTION_EMBEDDING}_{size}",
     )(c)
     projection = layers.Dot(axes=1, dtype="float32")([embed, pooled])
-    conditional = layers.Identity(dtype="float32")(conditional)
     conditional = layers.Add(dtype="float32")([conditional, projection])
     return keras.Model([image, c], [unconditional, conditional], name=f"{scale.name}_proj")
