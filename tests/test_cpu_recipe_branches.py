@@ -2,10 +2,11 @@
 
 nbval runs every notebook in `smoke`, which follows the `gpu` profile's code path. The `cpu`
 profile switches on code that neither of them reaches: 02's comparison run with the
-auxiliary classifier (`compare_discriminators`, `auxiliary_weight`), 03's auxiliary
-classifier on the top scale (`auxiliary_weight`). Here each solution notebook runs whole,
-with the settings that only `cpu` sets laid over `smoke`, and the run's own log must show
-that the classifier head trained.
+auxiliary classifier (`compare_discriminators`, `auxiliary_weight`); 03's projection term in
+the paper's conditional heads (`projection`) with a moving average of G (`ema_decay`), and
+03's class head (`auxiliary_weight`, a knob the notebook offers). Here each solution notebook
+runs whole, with the settings that only `cpu` sets laid over `smoke`, and the run's own log
+and model must show that the branch trained.
 """
 
 from __future__ import annotations
@@ -24,11 +25,25 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-# assignment -> the run that trains the head: its folder is <run>_ac<weight>_smoke_<random>
-BRANCHES = {
-    "02_conditional_gan": "02_conditional_gan_projection",
-    "03_multiscale_attention_gan": "03_multiscale_attention_gan",
-}
+# (assignment, settings beyond the cpu-only ones, the run folder's prefix, whether a class
+# head trains); a folder is <prefix>_smoke_<random>
+CASES = [
+    ("02_conditional_gan", {}, "02_conditional_gan_projection_ac1", True),
+    # two epochs with tau rising after the first: the average must get tau as it is set
+    ("03_multiscale_attention_gan", {"epochs": 2, "tau_every_epochs": 1},
+     "03_multiscale_attention_gan_projall", False),
+    ("03_multiscale_attention_gan", {"auxiliary_weight": 1.0},
+     "03_multiscale_attention_gan_projall_ac1", True),
+]  # fmt: skip
+# appended to 03: what the notebook trained and what it drew from, as one JSON line
+FACTS = "CPU-BRANCH-FACTS"
+FACTS_CELL = f"""import json
+print("{FACTS} " + json.dumps({{
+    "projection": [w.path for w in gan.discriminator.weights if "projection_embedding" in w.path],
+    "averaged": generator is not gan.generator,
+    "ema_file": (run / "ema" / "ema.weights.h5").is_file(),
+    "tau": [float(g.get_layer("self_attention").tau.numpy()) for g in (gan.generator, generator)],
+}}))"""
 
 
 def cpu_only_settings(assignment: str) -> dict:
@@ -57,29 +72,45 @@ def scratch(tmp_path_factory):
     return tmp_path_factory.mktemp("cpu_branches")
 
 
-@pytest.mark.parametrize("assignment", list(BRANCHES))
-def test_cpu_only_branch_trains_its_classifier_head(assignment, scratch, monkeypatch):
+@pytest.mark.parametrize(("assignment", "more", "prefix", "head"), CASES)
+def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeypatch):
     from nbclient import NotebookClient
 
-    settings = cpu_only_settings(assignment)
-    assert settings.get("auxiliary_weight"), f"{assignment}: cpu no longer sets the head"
+    settings = {**cpu_only_settings(assignment), **more}
+    if assignment == "02_conditional_gan":
+        assert settings.get("auxiliary_weight"), "02: cpu no longer sets the head"
+    else:
+        assert settings.get("projection") and settings.get("ema_decay"), (
+            "03: cpu no longer sets the projection term and the average"
+        )
     monkeypatch.setenv("MEDGANLAB_PROFILE", "smoke")
     monkeypatch.setenv("TMPDIR", str(scratch))  # smoke runs go to <TMPDIR>/medganlab-runs
     for name, folder in (("BUILD", "build"), ("ARTIFACTS", "artifacts")):
         monkeypatch.setenv(f"MEDGANLAB_{name}", str(scratch / folder))
     monkeypatch.setenv("MEDGANLAB_REFERENCE_ARTIFACTS", str(scratch / "reference"))
     nb = with_settings(assignment, settings)
+    if assignment == "03_multiscale_attention_gan":
+        nb.cells.append(nbformat.v4.new_code_cell(FACTS_CELL))
     NotebookClient(
         nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(scratch)}}
     ).execute()
 
-    prefix = f"{BRANCHES[assignment]}_ac{settings['auxiliary_weight']:g}_smoke_"
-    runs = sorted((scratch / "medganlab-runs").glob(prefix + "*"))
-    assert len(runs) == 1, f"expected one run folder {prefix}*, found {runs}"
+    runs = sorted((scratch / "medganlab-runs").glob(prefix + "_smoke_*"))
+    assert len(runs) == 1, f"expected one run folder {prefix}_smoke_*, found {runs}"
     history = json.loads((Path(runs[0]) / "history.json").read_text())
-    for key in ("class_loss", "class_accuracy", "d_loss", "g_loss"):
+    keys = ("d_loss", "g_loss") + (("class_loss", "class_accuracy") if head else ())
+    for key in keys:
         values = history.get(key)
         assert values and all(math.isfinite(v) for v in values), (key, sorted(history))
+    if not head:
+        assert "class_loss" not in history, "expected no class head without auxiliary_weight"
     printed = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
     # 03 compares its tree with the generator 02 exported into the same scratch folder
     assert "Skipping the comparison" not in printed
+    if assignment == "03_multiscale_attention_gan":
+        line = next(x for x in printed.splitlines() if x.startswith(FACTS))
+        facts = json.loads(line.removeprefix(FACTS))
+        assert len(facts["projection"]) == 3, f"expected a projection per scale: {facts}"
+        assert facts["averaged"] and facts["ema_file"], f"expected the average drawn: {facts}"
+        assert facts["tau"][0] == facts["tau"][1], f"expected tau set, not averaged: {facts}"
+        assert facts["tau"][0] == pytest.approx(0.1 if more.get("epochs") == 2 else 0.0)

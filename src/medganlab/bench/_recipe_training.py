@@ -175,12 +175,10 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         sizes = [cfg.image_size // 4, cfg.image_size // 2, cfg.image_size]
         discriminator = ns["build_discriminators"](sizes, cfg.num_classes, cfg.discriminator_width)
         kind = "multiscale"
-        if extras.get("projection"):  # a projection term in the conditional heads
+        if cfg.projection:  # a projection term in the conditional heads
             from medganlab.training.scale_projection import with_scale_projection
 
-            discriminator = with_scale_projection(
-                discriminator, cfg.num_classes, extras["projection"]
-            )
+            discriminator = with_scale_projection(discriminator, cfg.num_classes, cfg.projection)
             kind = "multiscale+proj"
         step_fn = functools.partial(ns["multiscale_train_step"], d_steps=cfg.d_steps_per_g_step)
         augment_options = {"image_inputs": len(sizes), "always": True}
@@ -214,7 +212,9 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
             kind = f"{kind}+ac"
         kwargs = {"num_classes": cfg.num_classes}
         grid["output_index"] = -1
-        callbacks.append(ns["TauSchedule"](generator, cfg.tau_step, cfg.tau_every_epochs))
+        # tau is a schedule, not a weight to average: set it in the average too (as 03 does)
+        for model in [generator] + ([ema.attach(generator)] if ema else []):
+            callbacks.append(ns["TauSchedule"](model, cfg.tau_step, cfg.tau_every_epochs))
     if assignment != "01_dcgan":
         labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, 0)
         grid.update(num_samples=len(labels), labels=labels, ncols=cfg.per_finding_samples)

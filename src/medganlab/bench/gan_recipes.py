@@ -100,9 +100,17 @@ def reuse_status(
         return "missing"
     cfg, extras = split_overrides(assignment, profile, overrides)
     fields = set(cfg.as_dict())
-    stored_extras = {k: v for k, v in stored.get("overrides", {}).items() if k not in fields}
+    stored_overrides = stored.get("overrides", {})
+    stored_extras = {k: v for k, v in stored_overrides.items() if k not in fields}
+    # a field added to the config after the row was stored: the row trained with what its
+    # overrides said (then an extra key of the trainer), else with the field's default
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    stored_config = {
+        **{k: stored_overrides.get(k, defaults[k]) for k in fields},
+        **stored.get("config", {}),
+    }
     same = (
-        stored.get("config") == _jsonable(cfg.as_dict())
+        _jsonable(stored_config) == _jsonable(cfg.as_dict())
         and stored_extras == _jsonable(extras)
         and stored.get("profile") == profile
         and stored.get("generator_version") == version

@@ -11,9 +11,9 @@ Real images lose a little too (a large effusion also whitens the histogram), so 
 compares a generator's matched accuracy with the judge's accuracy on matched *real* images
 (:func:`matched_ceiling`), never with its raw accuracy. Measured on the 64-px phantoms: the
 judge reads 0.75-1.00 of the real single-finding images as their finding (0.95 on average over
-the findings), about 0.64-0.95 after matching (0.83); notebook 03's tree (`cpu`, head at
-weight 3) fell from 0.28 to 0.11 (Nodule 0.64 -> 0.00), 02's concatenation run from 0.19 to
-0.15.
+the findings), about 0.64-0.95 after matching (0.83); notebook 03's tree with a class head at
+weight 3 (its former `cpu` recipe) fell from 0.28 to 0.11 (Nodule 0.64 -> 0.00), 02's
+concatenation run from 0.19 to 0.15.
 """
 
 from __future__ import annotations
