@@ -110,7 +110,11 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
     if assignment == "03_multiscale_attention_gan":
         line = next(x for x in printed.splitlines() if x.startswith(FACTS))
         facts = json.loads(line.removeprefix(FACTS))
-        assert len(facts["projection"]) == 3, f"expected a projection per scale: {facts}"
+        scales = {path.split("/")[0] for path in facts["projection"]}
+        assert len(scales) == 3, f"expected a projection per scale: {facts}"
         assert facts["averaged"] and facts["ema_file"], f"expected the average drawn: {facts}"
-        assert facts["tau"][0] == facts["tau"][1], f"expected tau set, not averaged: {facts}"
-        assert facts["tau"][0] == pytest.approx(0.1 if more.get("epochs") == 2 else 0.0)
+        # averaging equal values only rounds; an averaged tau would lag at about 0.08
+        expected = 0.1 if more.get("epochs") == 2 else 0.0
+        assert facts["tau"] == pytest.approx([expected] * 2, abs=1e-6), (
+            f"expected tau {expected} set in G and its average, not averaged: {facts}"
+        )

@@ -435,7 +435,9 @@ plt.show()
 
 # %% [markdown]
 # Read the per-finding table against this curve: a difference between two models smaller
-# than the real-vs-real value at the same n is within the noise of the estimate.
+# than the real-vs-real value at the same n is within the noise of the estimate. Each point
+# is one random split, so at small n the curve is itself noisy and need not fall steadily
+# (in our `cpu` run: 83 at n = 25, 199 at n = 50): read the largest value near your n.
 
 # %% [markdown]
 # ## Compare with the paper and discuss
@@ -476,38 +478,37 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   findings, by about 0.3 % (FDD ≈ 0.038–0.042 in 4 axes, n = 8–10, a gap of about
 #   0.0001), while two *real* samples of n = 8 already differ by 0.0004: the "8 of 8" is
 #   noise. It proves only that the pipeline runs.
-# - `cpu` (DenseNet at 48 px, a quarter of the paper's counts, 32 axes; 02's cDCGAN and 03's
-#   multi-scale GAN from their `cpu` runs — not equal contests: the cDCGAN made 648 updates
-#   at width 32 with DiffAugment and EMA on about 2,600 images, the tree about 320 updates at
-#   width 8 on about 1,300 with notebook 03's auxiliary classifier, which trades realism for
-#   obedience; each pair below is winner first). On a CPU with native bfloat16, where the
-#   feature network trains in bfloat16: the multi-scale GAN is lower (better) on 5 of 8
-#   findings — Atelectasis (510 vs 1,069), Cardiomegaly (252 vs 743), Effusion (152 vs 276),
-#   Mass (765 vs 1,056) and Pneumothorax (382 vs 1,086) — and the cDCGAN on 3 —
-#   Infiltration (760 vs 1,234), Nodule (766 vs 11,570) and Pneumonia (469 vs 1,329). Pooled
-#   FID: cDCGAN 584, multi-scale GAN 1,251. The tree's worst columns are its failures in
-#   notebook 03 (a grey square without a chest for Pneumonia, over-dark lungs for Nodule);
-#   the chart's log scale keeps them from flattening the rest. Real-vs-real in the 32 axes
-#   is 16 at n = 200, 34 at n = 100 and 83–199 at n = 25–50, so every gap in this table is
-#   larger than the noise between two real samples (not than the spread between training
-#   runs, below); Nodule's column means little anyway: the feature network barely
-#   sees 1–3 cm nodules at 48 px (AUC 0.63). Against the paper, 5 of the 8 rankings agree
-#   (the multi-scale GAN ahead on Atelectasis, Cardiomegaly, Mass and Pneumothorax, the
-#   cDCGAN on Pneumonia). The same feature network and the same tree put the multi-scale
-#   GAN ahead on only 2 of 8 (FID 221 for the cDCGAN) against 02's earlier `cpu` recipe
-#   (batch 64, the same rate for G and D): that cDCGAN drew smoother chests, today's a
-#   grainier texture, perhaps what the DenseNet features react to. Notebook 02's judge,
-#   another feature network, rates the two cDCGANs the other way round: today's is the
-#   closer to the real images there (Fréchet 26–32 against 47–71). On an AVX2 CPU in float32 — another feature network from the same seed
-#   and data, the earlier cDCGAN, and a tree without the head — the multi-scale GAN was ahead
-#   on 5 of 8 (Cardiomegaly, Mass, Nodule, Pneumonia and Pneumothorax; FID 146 vs 163). At
-#   this budget the winner depends on the recipe and the feature network as much as on the
-#   architectures. Both generators are still far from real (FDD 152–11,570 where two real
-#   samples differ by 16–199 at the same n) after a few hundred generator updates instead of
-#   the paper's tens of thousands, and neither obeys its label well yet (notebooks 02 and
-#   03: 0.19–0.28 of the requests read as asked). A per-finding FDD then mostly measures how
-#   close a generator's few kinds of chest lie to each finding's real images, not how well
-#   it draws that finding.
+# - `cpu`: DenseNet at 48 px, a quarter of the paper's counts, 32 axes; 02's cDCGAN and 03's
+#   multi-scale GAN from their `cpu` runs. Not equal contests: the cDCGAN made 648 updates at
+#   width 32 with the paper's concatenation, DiffAugment and a moving average on about 2,600
+#   images; the tree about 640 updates at width 8 on about 1,300 images with notebook 03's
+#   projection term and a moving average.
+#   - *This run* (a CPU with native bfloat16, where the feature network trains in
+#     bfloat16; winner first): the multi-scale GAN is lower (better) on **all 8 findings** —
+#     Atelectasis (125 vs 778), Cardiomegaly (124 vs 513), Effusion (110 vs 262),
+#     Infiltration (435 vs 776), Mass (491 vs 928), Nodule (108 vs 559), Pneumonia (129 vs
+#     340) and Pneumothorax (122 vs 700). Pooled FID: multi-scale GAN 70, cDCGAN 461.
+#   - *Against the noise*: real-vs-real in the 32 axes is 16 at n = 200, 34 at n = 100 and
+#     83–199 at n = 25–50. Seven of the eight gaps (153–653 at n = 135–250) are far larger
+#     than the noise between two real samples; Pneumonia's (212 at n = 60) is about the size
+#     of that noise at n = 50, so it is not evidence. Nodule's column means little anyway:
+#     the feature network barely sees 1–3 cm nodules at 48 px (AUC 0.63).
+#   - *Against the paper*: 6 of the 8 rankings agree — its six wins for the multi-scale GAN,
+#     all with gaps beyond the noise; its two for the cDCGAN (Effusion, Pneumonia) do not.
+#   - *Against other runs*: these gaps compare one training run of each generator, not the
+#     spread between training runs. Earlier `cpu` recipes of the same two notebooks gave 5 of
+#     8 (03 with an auxiliary classifier that blurred its chests; FID 1,251 against 584) and
+#     2 of 8 (against 02's earlier cDCGAN, whose FID was 221); an AVX2 CPU in float32
+#     (another feature network from the same seed and data, a tree with the paper's heads)
+#     gave 5 of 8 (FID 146 vs 163). The winner follows the recipe — here the tree's sharper
+#     chests (ribs, heart border) against the cDCGAN's grainy texture — as much as the
+#     architectures.
+#   - Both generators are still far from real (FDD 108–928 where two real samples differ by
+#     16–199 at the same n) after a few hundred generator updates instead of the paper's tens
+#     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.19–0.27 of
+#     the requests read as asked). A per-finding FDD then mostly measures how close a
+#     generator's few kinds of chest lie to each finding's real images, not how well it
+#     draws that finding.
 #
 # The paper's Table 1 has the multi-scale GAN ahead on 6 of 8 findings (not Effusion, not
 # Pneumonia). Read it with the bias curve in mind: its values are about 1e-5 to 1e-4 (its
