@@ -71,7 +71,7 @@ def test_reuse_check_is_stale_when_version_config_extras_or_profile_differ():
     }  # fmt: skip
     assert reuse_status(stored, a, overrides, "cpu", 5) == "fresh"
     assert reuse_status(stored, a, overrides, "cpu", 6) == "stale"
-    assert reuse_status(stored, a, {**overrides, "ema_decay": 0.99}, "cpu", 5) == "stale"  # extra
+    assert reuse_status(stored, a, {**overrides, "ema_decay": 0.99}, "cpu", 5) == "stale"  # field
     assert reuse_status(stored, a, {**overrides, "epochs": 3}, "cpu", 5) == "stale"  # field
     assert reuse_status(stored, a, overrides, "smoke", 5) == "stale"
     assert reuse_status(None, a, overrides, "cpu", 5) == "missing"
@@ -139,3 +139,35 @@ def test_class_prior_is_each_findings_share():
     assert prior[0] == pytest.approx(3 * prior[2])
     assert prior[1] == prior[2], "a finding without images counts as one (no log of 0)"
     assert prior[2] == pytest.approx(1 / (3 + 1 + len(FINDINGS) - 2))
+
+
+def test_reuse_check_reads_a_field_added_after_the_row_was_stored():
+    """A row stored before a field existed trained with what its overrides said (then an
+    extra key of the trainer), else with the field's default: it stays fresh for exactly
+    that value, and stale for another."""
+    a = "03_multiscale_attention_gan"
+    overrides = {"learning_rate": 2e-4, "projection": "all", "ema_decay": 0.999}
+    cfg, _ = split_overrides(a, "cpu", overrides)
+    old_config = {k: v for k, v in cfg.as_dict().items() if k not in ("projection", "ema_decay")}
+    stored = {"overrides": dict(overrides), "config": json.loads(json.dumps(old_config)),
+              "profile": "cpu", "generator_version": 6}  # fmt: skip
+    assert reuse_status(stored, a, overrides, "cpu", 6) == "fresh"
+    assert reuse_status(stored, a, {**overrides, "projection": "top"}, "cpu", 6) == "stale"
+    # neither stored: the row trained with the defaults (no projection, no average)
+    plain = {"learning_rate": 2e-4, "projection": None, "ema_decay": None}
+    bare = {**stored, "overrides": {"learning_rate": 2e-4}}
+    assert reuse_status(bare, a, plain, "cpu", 6) == "fresh"
+    assert reuse_status(bare, a, overrides, "cpu", 6) == "stale"
+
+
+def test_rows_measured_before_03_took_the_projection_keep_their_recipe():
+    """03's rows keep the recipe they were measured with (20 epochs, tau every 5, the head at
+    weight 3, no projection, no average) unless they set their own."""
+    rows = {r: o for a, r, o in RECIPES if a == "03_multiscale_attention_gan"}
+    head, _ = split_overrides("03_multiscale_attention_gan", "cpu", rows["lr2e-4_ema_ac3"])
+    assert (head.epochs, head.tau_every_epochs, head.projection) == (20, 5, None)
+    assert head.auxiliary_weight == 3.0 and head.ema_decay == 0.999
+    now, _ = split_overrides("03_multiscale_attention_gan", "cpu", rows["lr2e-4_ema_proj_e40"])
+    assert now == profile_for("03_multiscale_attention_gan", "cpu"), (
+        "expected the row lr2e-4_ema_proj_e40 to be the cpu recipe"
+    )

@@ -140,10 +140,22 @@ def test_ema_saves_every_epoch_and_resumes(tmp_path):
     g.set_weights([w * 3.0 + 1.0 for w in g.get_weights()])
     ema._update()
     ema.on_epoch_end(0)
+    ema._update()
+    ema.on_epoch_end(1)  # two steps done
     saved = ema.generator.get_weights()
-    again = GeneratorEMA(decay=0.9, folder=tmp_path).attach(_generator())
+    resumed = GeneratorEMA(decay=0.9, folder=tmp_path)
+    again = resumed.attach(_generator())
     for got, want in zip(again.get_weights(), saved, strict=True):
         np.testing.assert_allclose(got, want)
+    # the warm-up continues where it stopped: the next step's decay is min(0.9, 3/12)
+    g2 = _generator()
+    g2.set_weights([w + 5.0 for w in saved])
+    resumed = GeneratorEMA(decay=0.9, folder=tmp_path)
+    resumed.attach(g2)
+    resumed._update()
+    d = 3 / 12
+    for got, before in zip(resumed.generator.get_weights(), saved, strict=True):
+        np.testing.assert_allclose(got, d * before + (1 - d) * (before + 5.0), rtol=1e-5)
 
 
 def test_ema_rejects_a_decay_outside_zero_one():

@@ -800,9 +800,9 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # returns the same scores in the same order and shapes, so **your** `multiscale_train_step`
 # and **your** losses train it unchanged. The `cpu` run trains 40 epochs (about 640
 # generator updates) with τ rising every 10 epochs, so that τ still ends at 0.3 as in the
-# paper's 20 epochs, and it samples a moving average of G's weights (`cfg.ema_decay = 0.999`
-# per step: roughly the last 1,000 steps, about 12 epochs; as in notebook 02's `cpu` runs):
-# the grid, the judge and the export all use the average. τ is a schedule, not a learned
+# paper's 20 epochs, and it samples a moving average of G's weights (`cfg.ema_decay = 0.999`,
+# as in notebook 02's `cpu` runs; with its warm-up it weighs about the last tenth of the
+# run, 300–400 steps): the grid, the judge and the export all use the average. τ is a schedule, not a learned
 # weight, so it is set in the average too rather than averaged.
 #
 # **An auxiliary classifier** (`cfg.auxiliary_weight`, off in every profile; try it). The
@@ -836,9 +836,10 @@ gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta
             d_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1))
 
 # %%
-# the folder's name says the recipe: a changed recipe never resumes another's checkpoints
+# the folder's name says the D and the sampler: another recipe never reuses this run's files
 recipe = (f"_proj{cfg.projection}" if cfg.projection else "") + (
-    f"_ac{cfg.auxiliary_weight:g}" if cfg.auxiliary_weight else "")
+    f"_ac{cfg.auxiliary_weight:g}" if cfg.auxiliary_weight else "") + (
+    f"_ema{cfg.ema_decay:g}" if cfg.ema_decay else "")
 run = run_dir(f"03_multiscale_attention_gan{recipe}", cfg.profile)
 ema = GeneratorEMA(cfg.ema_decay, run / "ema") if cfg.ema_decay else None
 sampler = ema.attach(generator) if ema else generator  # cpu: the average of G's weights

@@ -179,7 +179,8 @@ class MultiscaleGanConfig(_Config):
     auxiliary_weight: float | None = None
     # not the paper: a projection term (Miyato & Koyama 2018) added to the conditional head
     # of "all" scales or the "top" one (medganlab.training.scale_projection); None: the
-    # paper's heads. Losses and train step stay the paper's (the student's own step)
+    # paper's heads. Losses and train step stay the paper's (the student's own step, unless
+    # auxiliary_weight is also set)
     projection: str | None = None
     # not the paper: draw, judge and export a moving average of G's weights (e.g. 0.999,
     # medganlab.training.recipes.GeneratorEMA); None: the trained G itself

@@ -23,7 +23,7 @@ PROJ_AC = {"discriminator": "projection", "diff_augment": CT, "ema_decay": 0.999
 CONCAT = {"discriminator": "concat", "auxiliary_weight": None, "diff_augment": CT,
           "ema_decay": 0.999}  # fmt: skip
 G_FASTER = {"learning_rate": 4e-4, "d_learning_rate": 2e-4}  # G at twice D's rate
-# 03 with the class head at weight 3, as in cpu
+# 03 with the class head at weight 3, the cpu recipe before the projection term
 AC3 = {"learning_rate": 2e-4, "ema_decay": 0.999, "auxiliary_weight": 3.0}
 
 # (assignment, row name, overrides of the profile)
@@ -107,7 +107,8 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
                                                             "ema_decay": 0.999,
                                                             "d_steps_per_g_step": 1, "epochs": 10,
                                                             "tau_every_epochs": 3}),
-    # an auxiliary classifier on the top scale's D (the lever that lifted 02), cpu settings
+    # an auxiliary classifier on the top scale's D (the lever that lifted 02), cpu settings of
+    # the time
     ("03_multiscale_attention_gan", "lr2e-4_ema_ac", {"learning_rate": 2e-4, "ema_decay": 0.999,
                                                       "auxiliary_weight": 1.0}),
     # ... with DiffAugment at every scale, in D's and G's updates: without it G fools the head
@@ -222,8 +223,8 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # epochs 0.23 / 0.26 (matched 0.22 / 0.23), one finding at 0, Fréchet 23-25, ribs in every
     # image but rows alike; seed 43 0.19 / 0.29 (matched 0.19 / 0.21), Fréchet 61 / 22; G at
     # 4e-4 0.21 / 0.27 (matched 0.20 / 0.23), Fréchet 31-33. The 40-epoch row is now the cpu
-    # recipe. (Measured while the average's tau was averaged too, lagging the schedule: about
-    # 0.25 instead of 0.3 at the end; the trainer now sets it as 03 does)
+    # recipe. Both re-measured with tau set in the average (see RECIPES below): 40 epochs
+    # RESULT_E40; seed 43 RESULT_S43
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40", {"learning_rate": 2e-4,
                                                             "ema_decay": 0.999,
                                                             "auxiliary_weight": None,
@@ -285,8 +286,12 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
 # those settings unless it sets its own, so that re-running it trains what its name says
 # (the profile's current recipe is the row proj_ct_ema_ac_b32_glr4)
 _02_BEFORE_B32 = {"batch_size": 64, "learning_rate": 2e-4, "d_learning_rate": None}
-# 03's rows were measured on the cpu recipe before it took the projection term at 40 epochs
-# (tau every 10) and a moving average, without the class head at weight 3: likewise
+# 03's rows were measured on the cpu recipe of the time (20 epochs, tau every 5, the class head
+# at weight 3, no projection term, no average), before the cpu recipe became the row
+# lr2e-4_ema_proj_e40: likewise. A new 03 row starts from that recipe too, unless it sets
+# these keys itself (as the projection rows do). Rows with an average were measured while
+# the average's tau was averaged with the rest of its weights (it ended near 0.29 instead of
+# 0.3); the trainer now sets it, as notebook 03 does: their numbers are kept
 _03_BEFORE_PROJECTION = {"epochs": 20, "tau_every_epochs": 5, "projection": None,
                          "ema_decay": None, "auxiliary_weight": 3.0}  # fmt: skip
 _BEFORE = {"02_conditional_gan": _02_BEFORE_B32,

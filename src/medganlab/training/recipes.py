@@ -20,6 +20,7 @@ average is updated after each optimiser step by the callback, outside the train 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -209,8 +210,12 @@ class GeneratorEMA(keras.callbacks.Callback):
     """Keep ``ema = d * ema + (1 - d) * weights`` of the generator after every batch.
 
     The decay warms up as ``min(decay, (1 + t) / (10 + t))`` for step ``t``, so the average
-    is not dominated by the random initial weights in a short run. Non-trainable weights
-    (batch-norm statistics) are averaged too.
+    is not dominated by the random initial weights in a short run: over a run of ``T`` steps
+    (``T`` well below ``9 / (1 - decay)``) it weighs about the last tenth of them. Every
+    non-trainable weight is averaged too: batch-norm statistics, and also a schedule such as
+    notebook 03's attention ``tau``, which the caller must therefore set in the average as
+    well (notebook 03 runs its ``TauSchedule`` on both generators). The step ``t`` is saved
+    with the average, so a resumed run continues the same warm-up.
 
     Attributes:
         generator: the averaged generator (a clone of the model's generator): draw samples
@@ -219,7 +224,8 @@ class GeneratorEMA(keras.callbacks.Callback):
     Args:
         decay: the long-run decay (0.999 is common for thousands of steps).
         folder: where to save the average at the end of every epoch and load it from when a
-            run resumes (``ema.weights.h5``); ``None`` keeps it in memory only.
+            run resumes (``ema.weights.h5``, and its step in ``ema.step.json``); ``None``
+            keeps it in memory only.
     """
 
     def __init__(self, decay: float = 0.999, folder: str | os.PathLike | None = None):
@@ -236,14 +242,21 @@ class GeneratorEMA(keras.callbacks.Callback):
     def _file(self) -> Path | None:
         return None if self.folder is None else self.folder / "ema.weights.h5"
 
+    @property
+    def _step_file(self) -> Path:
+        return self._file.with_name("ema.step.json")
+
     def attach(self, source: keras.Model) -> keras.Model:
         """Create the averaged copy of ``source`` (called at the start of training)."""
         if self.generator is None:
             self.generator = keras.models.clone_model(source)
             self.generator.set_weights(source.get_weights())
+            step = 0.0
             if self._file is not None and self._file.is_file():
                 self.generator.load_weights(self._file)
-            self._step = tf.Variable(0.0, trainable=False, dtype="float32")
+                if self._step_file.is_file():  # older runs saved no step: the warm-up restarts
+                    step = float(json.loads(self._step_file.read_text())["step"])
+            self._step = tf.Variable(step, trainable=False, dtype="float32")
             pairs = list(zip(self.generator.weights, source.weights, strict=True))
 
             @tf.function
@@ -269,4 +282,7 @@ class GeneratorEMA(keras.callbacks.Callback):
             self._file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._file.with_name("ema.tmp.weights.h5")
             self.generator.save_weights(tmp)
+            step_tmp = self._step_file.with_name("ema.step.tmp.json")
+            step_tmp.write_text(json.dumps({"step": float(self._step.numpy())}))
             tmp.replace(self._file)
+            step_tmp.replace(self._step_file)

@@ -20,9 +20,9 @@ as they are. The embedding is spectrally normalised, as the rest of 03's discrim
 Miyato's projection layer.
 
 Measured (``python -m medganlab.bench gan_recipes``, rows ``*_proj*``): without the class
-head the tree obeys 0.16-0.29 of its requests, nearly all of it kept when the grey levels are
-matched (:mod:`medganlab.evaluation.grey_levels`), and draws the most realistic chests of
-any 03 row; with the head no gain. The notebook's ``cpu`` recipe (``cfg.projection = "all"``,
+head the tree obeys 0.16-0.29 of its requests, most of it kept when the grey levels are
+matched (0.15-0.23; :mod:`medganlab.evaluation.grey_levels`), and draws the most realistic
+chests of any 03 row; with the head no gain. The notebook's ``cpu`` recipe (``cfg.projection = "all"``,
 40 epochs, a moving average of G) is the row ``lr2e-4_ema_proj_e40``.
 """
 
