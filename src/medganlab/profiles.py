@@ -508,7 +508,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 # asked by the judge): the paper's heads 0.10-0.17; an AC head at weight 3
                 # 0.20-0.36 but mostly signalled by grey levels (0.11-0.16 once matched) and
                 # blurred (Fréchet 71-76); a projection term in every conditional head at 40
-                # epochs 0.19-0.29, drawn (0.19-0.23 matched), Fréchet 22-25 for the average
+                # epochs 0.22-0.29, drawn (0.20-0.24 matched), Fréchet 16-36 for the average
                 projection="all",
                 epochs=40,  # ~640 G updates; tau every 10 epochs still ends at 0.3
                 tau_every_epochs=10,
