@@ -162,12 +162,13 @@ def test_reuse_check_reads_a_field_added_after_the_row_was_stored():
 
 def test_rows_measured_before_03_took_the_projection_keep_their_recipe():
     """03's rows keep the recipe they were measured with (20 epochs, tau every 5, the head at
-    weight 3, no projection, no average) unless they set their own."""
+    weight 3, no projection, no average, G every 5th step) unless they set their own."""
     rows = {r: o for a, r, o in RECIPES if a == "03_multiscale_attention_gan"}
     head, _ = split_overrides("03_multiscale_attention_gan", "cpu", rows["lr2e-4_ema_ac3"])
     assert (head.epochs, head.tau_every_epochs, head.projection) == (20, 5, None)
     assert head.auxiliary_weight == 3.0 and head.ema_decay == 0.999
-    now, _ = split_overrides("03_multiscale_attention_gan", "cpu", rows["lr2e-4_ema_proj_e40"])
+    assert head.d_steps_per_g_step == 5
+    now, _ = split_overrides("03_multiscale_attention_gan", "cpu", rows["lr2e-4_ema_proj_e40_k2"])
     assert now == profile_for("03_multiscale_attention_gan", "cpu"), (
-        "expected the row lr2e-4_ema_proj_e40 to be the cpu recipe"
+        "expected the row lr2e-4_ema_proj_e40_k2 to be the cpu recipe"
     )

@@ -13,8 +13,9 @@ from medganlab.profiles import PROFILES, active_profile, profile_for
 
 # Knobs where a bigger number means a cheaper run.
 INVERSE_KNOBS = {"ct_slice_thickness_mm"}
-# not sizes: a learning rate is sized to the step budget, higher for a short run (issue 18)
-RATE_KNOBS = {"learning_rate", "d_learning_rate"}
+# not sizes: a learning rate, and how many D updates a G update gets, are sized to the step
+# budget (issue 18): higher rates and more G updates for a short run
+RATE_KNOBS = {"learning_rate", "d_learning_rate", "d_steps_per_g_step"}
 # passes over the data: 03's cpu run makes 40 over ~1,300 images where the paper makes 20 over
 # ~32,000, so its step budget (epochs x images) grows instead; its tau schedule stretches
 # with the epochs, so the tau it reaches grows instead

@@ -481,31 +481,36 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 # - `cpu`: DenseNet at 48 px, a quarter of the paper's counts, 32 axes; 02's cDCGAN and 03's
 #   multi-scale GAN from their `cpu` runs. Not equal contests: the cDCGAN made 648 updates at
 #   width 32 with the paper's concatenation, DiffAugment and a moving average on about 2,600
-#   images; the tree about 640 updates at width 8 on about 1,300 images with notebook 03's
+#   images; the tree about 1,600 updates at width 8 on about 1,300 images with notebook 03's
 #   projection term and a moving average.
 #   - *This run* (a CPU with native bfloat16, where the feature network trains in
 #     bfloat16; winner first): the multi-scale GAN is lower (better) on **all 8 findings** —
-#     Atelectasis (125 vs 778), Cardiomegaly (124 vs 513), Effusion (110 vs 262),
-#     Infiltration (435 vs 776), Mass (491 vs 928), Nodule (108 vs 559), Pneumonia (129 vs
-#     340) and Pneumothorax (122 vs 700). Pooled FID: multi-scale GAN 70, cDCGAN 461.
+#     Atelectasis (67 vs 778), Cardiomegaly (63 vs 513), Effusion (65 vs 262), Infiltration
+#     (751 vs 776), Mass (448 vs 928), Nodule (216 vs 559), Pneumonia (166 vs 340) and
+#     Pneumothorax (158 vs 700). Pooled FID: multi-scale GAN 127, cDCGAN 461.
 #   - *Against the noise*: real-vs-real in the 32 axes is 16 at n = 200, 34 at n = 100 and
-#     83–199 at n = 25–50. Seven of the eight gaps (153–653 at n = 135–250) are far larger
-#     than the noise between two real samples; Pneumonia's (212 at n = 60) is about the size
-#     of that noise at n = 50, so it is not evidence. Nodule's column means little anyway:
-#     the feature network barely sees 1–3 cm nodules at 48 px (AUC 0.63).
-#   - *Against the paper*: 6 of the 8 rankings agree — its six wins for the multi-scale GAN,
-#     all with gaps beyond the noise; its two for the cDCGAN (Effusion, Pneumonia) do not.
+#     83–199 at n = 25–50. Six of the eight gaps (198–711 at n = 135–250) are far larger than
+#     the noise between two real samples. Infiltration's (25 at n = 250) is only about one
+#     and a half times it: weak evidence. Pneumonia's (174 at n = 60) is within it: none.
+#     Nodule's column means little anyway: the feature network barely sees 1–3 cm nodules
+#     at 48 px (AUC 0.63).
+#   - *Against the paper*: 6 of the 8 rankings agree — the paper's multi-scale wins on
+#     Atelectasis, Cardiomegaly, Mass, Nodule and Pneumothorax (gaps beyond the noise) and
+#     Infiltration (a weak one here); its two cDCGAN wins do not: Effusion (here a clear win
+#     for the tree) and Pneumonia (here within the noise).
 #   - *Against other runs*: these gaps compare one training run of each generator, not the
-#     spread between training runs. Earlier `cpu` recipes of the same two notebooks gave 5 of
-#     8 (03 with an auxiliary classifier that blurred its chests; FID 1,251 against 584) and
+#     spread between training runs. The same feature network gave 8 of 8 against notebook
+#     03's previous recipe (G every 5th step: FID 70, a closer pooled match but a tree that
+#     obeyed fewer findings). Earlier `cpu` recipes gave 5 of 8 (03 with an auxiliary
+#     classifier that blurred its chests; FID 1,251 against 584) and
 #     2 of 8 (against 02's earlier cDCGAN, whose FID was 221); an AVX2 CPU in float32
 #     (another feature network from the same seed and data, a tree with the paper's heads)
 #     gave 5 of 8 (FID 146 vs 163). The winner follows the recipe — here the tree's sharper
 #     chests (ribs, heart border) against the cDCGAN's grainy texture — as much as the
 #     architectures.
-#   - Both generators are still far from real (FDD 108–928 where two real samples differ by
-#     16–199 at the same n) after a few hundred generator updates instead of the paper's tens
-#     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.19–0.27 of
+#   - Both generators are still far from real (FDD 63–928 where two real samples differ by
+#     16–199 at the same n) after hundreds of generator updates instead of the paper's tens
+#     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.19–0.34 of
 #     the requests read as asked). A per-finding FDD then mostly measures how close a
 #     generator's few kinds of chest lie to each finding's real images, not how well it
 #     draws that finding.
