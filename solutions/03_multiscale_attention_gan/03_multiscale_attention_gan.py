@@ -38,8 +38,9 @@
 #   signalled by brightness.
 #
 # **What you'll need**: notebooks 01 and 02 (GAN losses, train steps, one-hot conditioning).
-# Runs in seconds (`smoke`: 8/16/32 px), 5–10 minutes on 2 CPU cores (`cpu`: 16/32/64 px;
-# about 5 of training with bfloat16, more without; a first run also trains notebook 02's judge)
+# Runs in seconds (`smoke`: 8/16/32 px), about 6 minutes on 2 CPU cores (`cpu`: 16/32/64 px;
+# measured 5.6 with bfloat16, 6.3 in float32; up to about 15 on an older, shared CPU; a first
+# run also trains notebook 02's judge)
 # or about 1–2 hours on a T4 (`gpu`: 64/128/256 px, the paper's 20 epochs; see *Estimate the
 # full run*).
 
@@ -910,7 +911,7 @@ plt.show()
 # took all the hits: the tree needs D ahead of it. With the projection term and the average,
 # G on every 2nd step was the best lever we measured: 1,600 G updates instead of 640, in 1.5
 # times the training time, and the average then read 0.35–0.40 of its requests as asked
-# instead of 0.22–0.29 (two seeds each). The trained G itself swung more (Fréchet 30–114
+# instead of 0.22–0.29 (two seeds each). The trained G itself swung more (Fréchet 29–114
 # between runs); its average smooths the swings, so the course samples the average.
 #
 # In the first epochs the training log warns `ModeCollapseWarning` (once in our run, at
@@ -954,12 +955,12 @@ plt.show()
 # everything, so each D term sits near ¼ (½·(0.25 + 0.25)) and each G term near ⅛; a D term
 # falling to 0 at one scale means that discriminator has won there. In the `cpu` run (rate
 # 2·10⁻⁴) the D terms drop to 0.12–0.24 in the first two epochs (the discriminators lead),
-# then settle at 0.2–0.28, and the G terms fall from 0.3–0.4 to about 0.12–0.13. The 64²
-# conditional terms lag until about epoch 28 (D 0.18–0.22, G 0.16–0.20: the top scale's
+# then settle at 0.18–0.28, and the G terms fall from 0.3–0.4 to about 0.12–0.13. The 64²
+# conditional terms lag until about epoch 28 (D 0.18–0.22, G 0.15–0.20: the top scale's
 # conditional head still tells the images from real ones, given their labels), then join
 # the others. At the end every term sits near the confused values: the discriminators no
 # longer tell this generator's images from real ones, which is not the same as the images
-# being real (the judge below is a second opinion). The third panel shows τ stepping up at
+# being real (the judge below is a second opinion). The third panel shows τ stepping up after
 # epochs 10, 20 and 30. With the
 # auxiliary classifier (`cfg.auxiliary_weight`) a fourth panel shows `class_loss` falling
 # from about 1.9 (2.08 is guessing among 8) towards 1.0 and `class_accuracy` on the fakes
@@ -1166,10 +1167,11 @@ if np.isnan(ceiling).any():
 # From one or two of the course's benchmark runs (outside this notebook). Rows 1–3: the
 # trained G and its moving average, kept there for comparison. Last two rows: the average
 # only, two seeds (the 1:5 row each trained twice; the trained G read 0.19–0.25 there, and
-# 0.28–0.32 with Fréchet 30–114 for this recipe: the average is the steadier sampler). The
+# 0.28–0.32 with Fréchet 29–114 for this recipe: the average is the steadier sampler). The
 # same recipe and seed trained twice can differ by 0.07: a single run's mean is a rough
-# number. This notebook's own `cpu` run gave 0.34, 0.28 matched, with three findings at 0
-# (Atelectasis, Mass and Nodule at 0.00–0.02). The Fréchet
+# number. This notebook's own `cpu` runs gave 0.34, 0.28 matched, with two findings at 0
+# (Atelectasis and Mass; Nodule at 0.02; bfloat16), and 0.43, 0.33 matched, with
+# Infiltration and Mass at 0–0.02 (float32). The Fréchet
 # distance is the one you implement in notebook 04, computed here on the judge's features
 # with 512 images (not on 04's DenseNet, so not comparable with 04's FDD or FID): with the
 # projection term the tree's chests come closest to the real ones of any `cpu` runs of it.
@@ -1227,9 +1229,9 @@ if np.isnan(ceiling).any():
 #
 # The "cDCGAN (02)" bars are your exported main run of notebook 02: the paper's concatenation
 # discriminator (see notebook 02) with DiffAugment and a moving average of G's weights in
-# `cpu`. Expect its 0.18–0.21 again (same judge, same noise). In `cpu` the tree is ahead of it
+# `cpu`. Expect its 0.18–0.19 again (same judge, same noise). In `cpu` the tree is ahead of it
 # (0.34 against 0.19; 0.28 against 0.15 matched), with the projection term, which the cDCGAN
-# lacks. The fair comparison is 02's projection run with its auxiliary classifier, 0.59–0.65
+# lacks. The fair comparison is 02's projection run with its auxiliary classifier, 0.59–0.64
 # (0.49 matched), drawn with four times the tree's channels (32 against 8; the tree at 32
 # takes 4–7 times as long a step) in 648 generator updates: the tree, with 1,600 updates,
 # reaches about three fifths of it (0.35–0.40; 0.27–0.31 matched) at this budget. In `smoke` the judge is near
@@ -1384,7 +1386,7 @@ assert counts == [5_169_028, 9_364_356, 13_559_684], f"discriminators: got {coun
 #   (not in the paper) makes part of each conditional score how well the image's features
 #   match its label's vector; in our `cpu` run, with G updated every 2nd step and a moving
 #   average of G, it lifted the tree to 0.34 of its requests read as asked (0.28 matched),
-#   with three findings still at 0. An auxiliary classifier asks G for the label outright, at a cost in
+#   with two findings still at 0 and a third at 0.02. An auxiliary classifier asks G for the label outright, at a cost in
 #   realism, and can be satisfied without the finding being drawn (0.98 by the head, about
 #   0.3 by the judge).
 # - Matching the grey levels rules out one shortcut, brightness; the grid must show the rest.

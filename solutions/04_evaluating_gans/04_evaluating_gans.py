@@ -486,7 +486,7 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   - *This run* (a CPU with native bfloat16, where the feature network trains in
 #     bfloat16; winner first): the multi-scale GAN is lower (better) on **all 8 findings** —
 #     Atelectasis (67 vs 778), Cardiomegaly (63 vs 513), Effusion (65 vs 262), Infiltration
-#     (751 vs 776), Mass (448 vs 928), Nodule (216 vs 559), Pneumonia (166 vs 340) and
+#     (750 vs 776), Mass (448 vs 928), Nodule (216 vs 559), Pneumonia (166 vs 340) and
 #     Pneumothorax (158 vs 700). Pooled FID: multi-scale GAN 127, cDCGAN 461.
 #   - *Against the noise*: real-vs-real in the 32 axes is 16 at n = 200, 34 at n = 100 and
 #     83–199 at n = 25–50. Six of the eight gaps (198–711 at n = 135–250) are far larger than
@@ -509,7 +509,7 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #     chests (ribs, heart border) against the cDCGAN's grainy texture — as much as the
 #     architectures.
 #   - Both generators are still far from real (FDD 63–928 where two real samples differ by
-#     16–199 at the same n) after hundreds of generator updates instead of the paper's tens
+#     16–199 at the same n) after 648 and 1,600 generator updates instead of the paper's tens
 #     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.19–0.34 of
 #     the requests read as asked). A per-finding FDD then mostly measures how close a
 #     generator's few kinds of chest lie to each finding's real images, not how well it

@@ -492,7 +492,8 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 eval_per_finding=4,
             ),
             # cpu: 16/32/64 px; ~1,300 single-finding training images = 80 steps per epoch,
-            # 0.06-0.1 s per step on 2 cores (4.8 GFLOP) -> 3-5 min of training, ~2 min of data
+            # about 0.1 s per step on 2 cores with bf16 (7.2 GFLOP with G every 2nd step) ->
+            # about 5 min of training, ~1 min of data
             "cpu": dict(
                 image_size=64,
                 train_images=4000,
@@ -507,7 +508,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 # not the paper (gan_recipes 03 rows, bf16 CPU; G / EMA, mean share read as
                 # asked by the judge): the paper's heads 0.10-0.17; an AC head at weight 3
                 # 0.20-0.36 but mostly signalled by grey levels (0.11-0.16 once matched) and
-                # blurred (Fréchet 71-76); a projection term in every conditional head at 40
+                # blurred (Fréchet 56-76); a projection term in every conditional head at 40
                 # epochs 0.22-0.29, drawn (0.20-0.24 matched), Fréchet 16-36 for the average;
                 # with G every 2nd step (1,600 G updates, 1.5x the time) 0.35-0.40 (0.27-0.31
                 # matched), Fréchet 17-19, at most one finding at 0. The trained G swings

@@ -241,10 +241,10 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # the projection recipe with D four times as wide (the projection reads 4x4x256 features
     # at the top, as 02's projection D does), and with G updated every 2nd step (1,600 G
     # updates; both seeds), and on every step in half the epochs (1,600 G updates, half the D
-    # updates). Measured (G / EMA): D at 32 0.19 / 0.21 (matched 0.19 / 0.22), Fréchet 16-17,
+    # updates). Measured (G / EMA): D at 32 0.19 / 0.21 (matched 0.19 / 0.22), Fréchet 15-17,
     # 1.6x the time: realism, no obedience. G every 2nd step: 0.28 / 0.40 (matched 0.26 /
     # 0.31), Fréchet 114 / 19, no finding at 0 for the average; seed 43 0.32 / 0.35 (matched
-    # 0.24 / 0.27), Fréchet 30 / 17, one at 0; 1.5x the time: the best rows for the average,
+    # 0.24 / 0.27), Fréchet 29 / 17, one at 0; 1.5x the time: the best rows for the average,
     # now the cpu recipe. Every step, 20 epochs: 0.28 / 0.14, six findings at 0 for the average
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_d32", {"learning_rate": 2e-4,
                                                                 "ema_decay": 0.999,
