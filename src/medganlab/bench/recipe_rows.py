@@ -25,6 +25,10 @@ CONCAT = {"discriminator": "concat", "auxiliary_weight": None, "diff_augment": C
 G_FASTER = {"learning_rate": 4e-4, "d_learning_rate": 2e-4}  # G at twice D's rate
 # 03 with the class head at weight 3, the cpu recipe before the projection term
 AC3 = {"learning_rate": 2e-4, "ema_decay": 0.999, "auxiliary_weight": 3.0}
+# 03 with the projection term, no head, 40 epochs (tau every 10) and the average; with G on
+# every 2nd step it is the cpu recipe
+PROJ_E40 = {"learning_rate": 2e-4, "ema_decay": 0.999, "auxiliary_weight": None,
+            "projection": "all", "epochs": 40, "tau_every_epochs": 10}  # fmt: skip
 
 # (assignment, row name, overrides of the profile)
 _ROWS: tuple[tuple[str, str, dict], ...] = (
@@ -227,17 +231,8 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # set in the average (see RECIPES below): 0.25 / 0.27 (matched 0.24 / 0.24), Fréchet 30 /
     # 36, 1 / 3 findings at 0; seed 43 0.21 / 0.22 (matched 0.23 / 0.20), Fréchet 17 / 16: a
     # run's mean varies by about 0.07
-    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40", {"learning_rate": 2e-4,
-                                                            "ema_decay": 0.999,
-                                                            "auxiliary_weight": None,
-                                                            "projection": "all", "epochs": 40,
-                                                            "tau_every_epochs": 10}),
-    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_s43", {"learning_rate": 2e-4,
-                                                                "ema_decay": 0.999,
-                                                                "auxiliary_weight": None,
-                                                                "projection": "all",
-                                                                "epochs": 40, "seed": 43,
-                                                                "tau_every_epochs": 10}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40", {**PROJ_E40}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_s43", {**PROJ_E40, "seed": 43}),
     # the projection recipe with D four times as wide (the projection reads 4x4x256 features
     # at the top, as 02's projection D does), and with G updated every 2nd step (1,600 G
     # updates; both seeds), and on every step in half the epochs (1,600 G updates, half the D
@@ -246,32 +241,12 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # 0.31), Fréchet 114 / 19, no finding at 0 for the average; seed 43 0.32 / 0.35 (matched
     # 0.24 / 0.27), Fréchet 29 / 17, one at 0; 1.5x the time: the best rows for the average,
     # now the cpu recipe. Every step, 20 epochs: 0.28 / 0.14, six findings at 0 for the average
-    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_d32", {"learning_rate": 2e-4,
-                                                                "ema_decay": 0.999,
-                                                                "auxiliary_weight": None,
-                                                                "projection": "all",
-                                                                "epochs": 40,
-                                                                "tau_every_epochs": 10,
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_d32", {**PROJ_E40,
                                                                 "discriminator_width": 32}),
-    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2", {"learning_rate": 2e-4,
-                                                               "ema_decay": 0.999,
-                                                               "auxiliary_weight": None,
-                                                               "projection": "all",
-                                                               "epochs": 40,
-                                                               "tau_every_epochs": 10,
-                                                               "d_steps_per_g_step": 2}),
-    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_s43", {"learning_rate": 2e-4,
-                                                                   "ema_decay": 0.999,
-                                                                   "auxiliary_weight": None,
-                                                                   "projection": "all",
-                                                                   "epochs": 40, "seed": 43,
-                                                                   "tau_every_epochs": 10,
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2", {**PROJ_E40, "d_steps_per_g_step": 2}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_s43", {**PROJ_E40, "seed": 43,
                                                                    "d_steps_per_g_step": 2}),
-    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e20_k1", {"learning_rate": 2e-4,
-                                                               "ema_decay": 0.999,
-                                                               "auxiliary_weight": None,
-                                                               "projection": "all",
-                                                               "epochs": 20,
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e20_k1", {**PROJ_E40, "epochs": 20,
                                                                "tau_every_epochs": 5,
                                                                "d_steps_per_g_step": 1}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_glr4", {"learning_rate": 4e-4,
