@@ -181,6 +181,24 @@ def test_checkpoint_errors_are_clear(tmp_path):
         fit_gan(gan, dataset(1), epochs=1, every_n_steps=1)
 
 
+def test_a_run_with_other_train_step_settings_does_not_resume_silently(tmp_path):
+    """Changing what the train step is given (notebook 03's cfg.d_steps_per_g_step, a class
+    weight) and re-running the cell must not resume the old run; the same settings do."""
+    import functools
+
+    def gan_with(**keywords):
+        step = functools.partial(reference_train_step, **keywords)
+        return compiled(GAN(tiny_generator(), tiny_discriminator(), LATENT, train_step_fn=step))
+
+    checkpoint_dir = tmp_path / "ckpt"
+    fit_gan(gan_with(class_weight=0.0), dataset(2), 1, checkpoint_dir=checkpoint_dir, verbose=0)
+    stored = json.loads((checkpoint_dir / "settings.json").read_text())
+    assert stored["train_step"] == {"function": "reference_train_step", "class_weight": 0.0}
+    with pytest.raises(ValueError, match=r"other settings \(train_step class_weight: 0.0 -> 0.5"):
+        fit_gan(gan_with(class_weight=0.5), dataset(2), 2, checkpoint_dir=checkpoint_dir)
+    fit_gan(gan_with(class_weight=0.0), dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0)
+
+
 def test_a_run_with_other_learning_rates_does_not_resume_silently(tmp_path):
     """Changing cfg.learning_rate and re-running the cell must not report the old run as
     this one: the checkpoints keep their optimiser settings and a mismatch is refused."""

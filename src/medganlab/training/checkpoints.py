@@ -20,6 +20,7 @@ dataset shuffles (a new iterator reshuffles; tf.data iterator state is not check
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -71,11 +72,14 @@ class _State:
         )
 
     def settings(self) -> dict:
-        """The optimisers' hyperparameters and the data set's identity: the weights alone do
-        not tell that a run with a changed learning rate, or on a regenerated data set, is a
-        different run (its checkpoint would restore silently)."""
+        """The optimisers' hyperparameters, the train step's settings and the data set's
+        identity: the weights alone do not tell that a run with a changed learning rate, D:G
+        update ratio or class weight, or on a regenerated data set, is a different run (its
+        checkpoint would restore silently)."""
         out = {name: _optimizer_settings(getattr(self.gan, name))
                for name in ("g_optimizer", "d_optimizer")}  # fmt: skip
+        if self.gan.train_step_fn is not None:
+            out["train_step"] = _step_settings(self.gan.train_step_fn)
         if self.data is not None:
             out["data"] = self.data
         return out
@@ -149,6 +153,21 @@ def _flat(settings: dict) -> dict:
 
     for section, values in json.loads(json.dumps(settings, default=str)).items():
         walk(section, values)
+    return out
+
+
+def _step_settings(step) -> dict:
+    """A train step's name and the plain keyword arguments bound to it with
+    ``functools.partial`` (e.g. ``d_steps=5``, ``weight=3.0``); functions, arrays and other
+    objects bound to it are not compared."""
+    keywords: dict = {}
+    while isinstance(step, functools.partial):
+        keywords = {**step.keywords, **keywords}
+        step = step.func
+    out = {"function": getattr(step, "__qualname__", type(step).__name__)}
+    for key, value in sorted(keywords.items()):
+        if value is None or isinstance(value, bool | int | float | str):
+            out[key] = value
     return out
 
 
