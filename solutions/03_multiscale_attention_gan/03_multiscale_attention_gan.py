@@ -21,8 +21,9 @@
 # | Schedule tau | 5 min | 10 min |
 # | Write the 1:5 train step | 10 min | 20 min |
 # | Train, and look at scales, findings and attention | 5 min | 10 min |
-# | Compare with the cDCGAN of notebook 02 and estimate the full run | 5 min | — |
+# | Compare with the cDCGAN of notebook 02 | 5 min | — |
 # | Measure whether it obeys, and whether it draws or only signals | 5 min | — |
+# | Estimate the full run and export the generator | — | — |
 #
 # **What you'll learn**
 #
@@ -550,7 +551,8 @@ assert np.isclose(float(lsgan_generator_loss(fake)), expected_g), \
 # %% [markdown]
 # ## Schedule tau
 #
-# τ starts at 0 and rises by 0.1 every 5 epochs, never above 1: epochs 0–4 (counted from 0)
+# τ starts at 0 and rises by 0.1 every 5 epochs (the paper; the `cpu` run stretches this to
+# every 10, `cfg.tau_every_epochs`), never above 1: epochs 0–4 (counted from 0)
 # get 0, epochs 5–9 get 0.1, …, epoch 50 and later get 1. A Keras callback sets it at the
 # start of each epoch on every `SelfAttention` layer of the generator and logs it.
 #
@@ -610,7 +612,8 @@ assert float(g.get_layer("self_attention").tau.numpy()) == 0.0, "epoch 0 sets ta
 # The paper updates the discriminators 5 times per generator update. Here every step (one
 # batch) updates the discriminators, and every 5th step also updates the generator
 # (`gan.global_step`, counted by the course's `GAN`, is a multiple of `d_steps`), so each D
-# update sees fresh real images.
+# update sees fresh real images. Write it for any `d_steps` (5 by default): the `cpu` run
+# passes 2 (see *Train*).
 #
 # **Spectral normalisation and the single call**: `SpectralNormalization` renormalises its
 # kernel on every call with `training=True`. So D's update calls the discriminators **once**,
@@ -773,8 +776,8 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # ## Train, and look at scales, findings and attention
 #
 # The GAN trains with Adam (β1 0.5) at `cfg.learning_rate`: the paper's 2·10⁻⁵ in `gpu`, but
-# 2·10⁻⁴ in `cpu`. The paper's rate is sized for 25,000 generator updates; a `cpu` run makes
-# a few hundred (640 now; these measurements are from 20-epoch runs of about 320), and at
+# 2·10⁻⁴ in `cpu`. The paper's rate is sized for 25,000 generator updates; the `cpu` run makes
+# 1,600 (these learning-rate measurements are from older 20-epoch runs of about 320), and at
 # 2·10⁻⁵ they leave blotches where the lungs should be (measured: Fréchet distance 106 —
 # the distance between generated and real feature statistics that you implement in notebook
 # 04, here on the reference classifier's features, lower is better — and every row read as
@@ -802,15 +805,15 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # and **your** losses train it unchanged. The `cpu` run trains 40 epochs with G updated on
 # every 2nd step (`cfg.d_steps_per_g_step = 2`, about 1,600 generator updates; why, below)
 # and τ rising every 10 epochs, so that τ still ends at 0.3 as in the paper's 20 epochs, and
-# it samples a moving average of G's weights (`cfg.ema_decay = 0.999`,
-# as in notebook 02's `cpu` runs; with its warm-up it weighs about the last tenth of the
-# run, 300–400 steps): the grid, the judge and the export all use the average. τ is a schedule, not a learned
+# it samples a moving average of G's weights (`cfg.ema_decay = 0.999`, as in notebook 02's
+# `cpu` runs; with its warm-up it weighs about the last tenth of the run, 300–400 steps):
+# the grid, the judge and the export all use the average. τ is a schedule, not a learned
 # weight, so it is set in the average too rather than averaged.
 #
 # **An auxiliary classifier** (`cfg.auxiliary_weight`, off in every profile; try it). The
 # given `with_scale_classifier` puts a `Dense(8)` head on the top scale's `features`, and the
 # given `auxiliary_multiscale_train_step` does what your step does (one D update per step, one
-# G update every 5th, D read with `training=False` in G's update) and adds
+# G update every `cfg.d_steps_per_g_step`-th, D read with `training=False` in G's update) and adds
 # `weight × cross-entropy` of the head to D's loss (on the reals) and to G's (on its fakes),
 # with your `real_pyramid` and LSGAN losses. The log then gains `class_loss`, the head's
 # cross-entropy on the real batch (ln 8 ≈ 2.08 is guessing), and `class_accuracy`, the share
@@ -896,10 +899,11 @@ plt.show()
 # diaphragm domes, the bright abdomen below. With the projection term several **rows differ
 # by finding**; in our run: white lower lungs with a curved upper edge in the Effusion row
 # (the judge below, though, reads most of them as Pneumonia: 43 of 64), a coarse speckled
-# texture in the Infiltration row, patchy lungs in the Pneumonia row. The judge also reads
-# the Cardiomegaly row as asked in about half the images and the Pneumothorax row in nearly
-# all, though we cannot point to a larger heart or a collapsed lung at 64². The Atelectasis,
-# Mass and Nodule rows look like the others and are read as something else. Without the
+# texture in the Infiltration row, patchy lungs in a few Pneumonia samples. The judge also
+# reads the Cardiomegaly row as asked in about half the images and the Pneumothorax row in
+# nearly all, though we cannot point to a larger heart or a collapsed lung at 64². The Mass
+# and Nodule rows look like the others; a few Atelectasis samples show a white bulge in a
+# lower lung, which the judge does not read as Atelectasis. Without the
 # projection term (the paper's heads, `cfg.projection = None`) all eight rows look alike.
 # The paper's run is 125,000 steps (25,000 generator updates) at 256²: there, its Fig. 2
 # shows ribs, heart and the findings' signs.
@@ -916,16 +920,18 @@ plt.show()
 #
 # In the first epochs the training log warns `ModeCollapseWarning` (once in our run, at
 # epoch 2: sample diversity 0.05 of real; the monitor watches the trained G): the untrained
-# tree draws almost the same blurred chest for every `z`. By epoch 5–6 the samples spread
-# out (about the diversity of real images at the end: 1.02 in our run).
-# A warning that persists after epoch 6 is a real collapse. The `smoke` profile trains for a
+# tree draws almost the same blurred chest for every `z`. By epoch 3–4 the diversity passes
+# 0.3 and the warning stops; in our run it stayed at 0.45–0.70 of real until about epoch 27,
+# then reached that of real images (1.02 at the end). A warning that persists after epoch 6
+# is a real collapse. The `smoke` profile trains for a
 # few steps: every sample is a flat mid-grey square (the untrained tree outputs values near
 # 0, the middle of `[-1, 1]`), which proves only that the code runs.
 #
 # **Where one pixel looks.** Take the features entering the attention layer, choose a query
-# position (here on the left heart border, image right) and show its row of `A` as a map over
-# the (pooled) key positions. A trained layer looks far beyond its neighbourhood, often at the
-# mirrored structure across the midline. (With τ = 0, the layer computes `A` but does not use
+# position (here right of the midline, just above the diaphragm at 16² in `cpu`) and show its
+# row of `A` as a map over the (pooled) key positions. A trained layer looks far beyond its
+# neighbourhood: in our `cpu` run mostly along the same side's outer edge, and at the
+# opposite upper lung. (With τ = 0, the layer computes `A` but does not use
 # it yet, so `A` only starts to learn once τ > 0, after `cfg.tau_every_epochs` epochs: 5 in
 # `gpu`, 10 in `cpu`.)
 
@@ -1015,9 +1021,9 @@ if cdcgan is not None:
     plt.show()
 
 # %% [markdown]
-# In our `cpu` run the cDCGAN's chests are grainy and much alike from finding to finding (its
-# Effusion and Pneumonia samples whiten a lower lung); the tree's have sharper ribs and lung
-# edges, and its Infiltration, Mass and Pneumonia samples a coarser, patchier lung texture.
+# In our `cpu` run the cDCGAN's chests are smoother and much alike from finding to finding
+# (its Effusion and Pneumonia samples whiten a lower lung); the tree's have crisper lung edges
+# and a coarser, speckled texture.
 # Your run will differ in the details.
 
 # %% [markdown]
@@ -1156,30 +1162,31 @@ if np.isnan(ceiling).any():
 # generators finding by finding. No `cpu` run does this yet. Measured in `cpu` (64 images per
 # finding; "matched": with the grey levels matched, above):
 #
-# | the tree's discriminators and losses | share read as asked | matched | findings at 0 (before matching) | Fréchet (lower is better) |
+# | recipe (each a change from the paper's heads, 20 epochs, G every 5th step) | share read as asked | matched | findings at 0 (before matching) | Fréchet (lower is better) |
 # |---|---|---|---|---|
-# | the paper's (`projection = None`), 20 epochs | 0.10–0.17 | 0.12–0.13 | 2–5 | 27–50 |
-# | + auxiliary classifier at weight 3 (the former `cpu` recipe) | 0.20–0.36 | 0.11–0.16 | 4–5 | 71–76 |
-# | + projection term, 20 epochs | 0.16–0.23 | 0.15–0.21 | 2–3 | 32–78 |
-# | + projection term, 40 epochs, the average, G every 5th step | 0.22–0.29 | 0.20–0.24 | 1–3 | 16–36 |
-# | + projection term, 40 epochs, the average, G every 2nd step (this `cpu` recipe) | **0.35–0.40** | **0.27–0.31** | 0–1 | 17–19 |
+# | the paper's heads (`projection = None`) | 0.10–0.17 | 0.12–0.13 | 2–5 | 27–50 |
+# | paper's heads + auxiliary classifier at weight 3 (the former `cpu` recipe) | 0.20–0.36 | 0.11–0.16 | 4–5 | 71–76 |
+# | paper's heads + projection term | 0.16–0.23 | 0.15–0.21 | 2–3 | 32–78 |
+# | … + 40 epochs, sampled from the average | 0.22–0.29 | 0.20–0.24 | 1–3 | 16–36 |
+# | … + 40 epochs, the average, G every 2nd step (this `cpu` recipe) | **0.35–0.40** | **0.27–0.31** | 0–1 | 17–19 |
+# | this notebook's own runs of that recipe (bfloat16 / float32) | 0.34 / 0.43 | 0.28 / 0.33 | 2 / 2 | — |
 #
-# From one or two of the course's benchmark runs (outside this notebook). Rows 1–3: the
-# trained G and its moving average, kept there for comparison. Last two rows: the average
-# only, two seeds (the 1:5 row each trained twice; the trained G read 0.19–0.25 there, and
-# 0.28–0.32 with Fréchet 29–114 for this recipe: the average is the steadier sampler). The
-# same recipe and seed trained twice can differ by 0.07: a single run's mean is a rough
-# number. This notebook's own `cpu` runs gave 0.34, 0.28 matched, with two findings at 0
-# (Atelectasis and Mass; Nodule at 0.02; bfloat16), and 0.43, 0.33 matched, with
-# Infiltration and Mass at 0–0.02 (float32). The Fréchet
-# distance is the one you implement in notebook 04, computed here on the judge's features
-# with 512 images (not on 04's DenseNet, so not comparable with 04's FDD or FID): with the
-# projection term the tree's chests come closest to the real ones of any `cpu` runs of it.
+# Rows 1–5 come from one or two of the course's benchmark runs (outside this notebook). Rows
+# 1–3: ranges over the trained G and its moving average. Rows 4–5: the average only, two
+# seeds (row 4's each trained twice; the trained G read 0.19–0.25 there, and 0.28–0.32 with
+# Fréchet 29–114 in row 5: the average is the steadier sampler). The same recipe and seed
+# trained twice can differ by 0.07: a single run's mean is a rough number. The last row is
+# this notebook's run in bfloat16 (Atelectasis and Mass at 0, Nodule at 0.02) and in float32
+# (Infiltration and Mass at 0). The Fréchet distance is the one you implement in notebook
+# 04, computed here on the judge's features with 512 images (not on 04's DenseNet, so not
+# comparable with 04's FDD or FID): with the projection term the tree's chests come closest
+# to the real ones of any `cpu` runs of it.
 #
 # With this recipe the average's Pneumothorax is read as asked in every run (0.92–0.97);
 # Effusion in the two benchmark runs (0.98–1.00) but only 0.20 in the notebook's, where the
-# judge read it as Pneumonia (0.70 there, 0–0.06 in the others): the tree's two "white lower
-# lung" findings trade places between runs. Cardiomegaly 0.17–0.53, Atelectasis 0–0.38,
+# judge read 43 of 64 as Pneumonia (and Pneumonia itself as asked 0.70 of the time, against
+# 0–0.06 in the benchmark runs): the tree's two "white lower lung" findings trade places
+# between runs. Cardiomegaly 0.17–0.53, Atelectasis 0–0.38,
 # Infiltration 0.05–0.28, Nodule 0.02–0.25, and Mass 0–0.05 in every run. The table printed
 # under the bars shows where the missed requests go: mostly to Pneumothorax and Pneumonia
 # (in our run), the findings the tree has learned best.
@@ -1244,8 +1251,9 @@ if np.isnan(ceiling).any():
 # step with TensorFlow's profiler on the traced graphs (it adds up the FLOPs of every
 # convolution and matrix product at the given shapes, without running anything), then divide
 # by what a GPU sustains. One step costs one G forward pass on `B` images, a D forward and
-# backward pass (about 3x a forward pass) on `2B`, and every 5th step a G forward and backward
-# pass plus a D forward and backward pass on `B` (G's gradient flows back through D).
+# backward pass (about 3x a forward pass) on `2B`, and every `d_steps`-th step (5th in the
+# paper and `gpu`, 2nd in `cpu`) a G forward and backward pass plus a D forward and backward
+# pass on `B` (G's gradient flows back through D).
 
 # %%
 def forward_flops(model, shapes):

@@ -505,9 +505,9 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #     classifier that blurred its chests; FID 1,251 against 584) and
 #     2 of 8 (against 02's earlier cDCGAN, whose FID was 221); an AVX2 CPU in float32
 #     (another feature network from the same seed and data, a tree with the paper's heads)
-#     gave 5 of 8 (FID 146 vs 163). The winner follows the recipe — here the tree's sharper
-#     chests (ribs, heart border) against the cDCGAN's grainy texture — as much as the
-#     architectures.
+#     gave 5 of 8 (FID 146 vs 163). The winner follows the recipe — here the DenseNet's
+#     features put the tree's crisper, speckled chests closer to the real ones than the
+#     cDCGAN's smoother ones — as much as the architectures.
 #   - Both generators are still far from real (FDD 63–928 where two real samples differ by
 #     16–199 at the same n) after 648 and 1,600 generator updates instead of the paper's tens
 #     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.19–0.34 of
