@@ -115,7 +115,7 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
         assert facts["averaged"] and facts["ema_file"], (
             f"expected the grid from the average: {facts}"
         )
-        # averaging equal values only rounds; an averaged tau would lag at about 0.09
+        # the average copies tau from G; an averaged tau would lag at about 0.09
         expected = 0.1 if more.get("epochs") == 2 else 0.0
         assert facts["tau"] == pytest.approx([expected] * 2, abs=1e-6), (
             f"expected tau {expected} set in G and its average, not averaged: {facts}"

@@ -158,6 +158,30 @@ def test_ema_saves_every_epoch_and_resumes(tmp_path):
         np.testing.assert_allclose(got, d * before + (1 - d) * (before + 5.0), rtol=1e-5)
 
 
+def test_ema_copies_schedule_weights_and_averages_the_rest():
+    """A weight named in ``copy`` (03's attention tau) follows G exactly; the others, and
+    batch-norm statistics, are averaged."""
+
+    class Scheduled(layers.Layer):
+        def build(self, input_shape):
+            self.tau = self.add_weight(shape=(), initializer="zeros", trainable=False, name="tau")
+
+        def call(self, x):
+            return x * self.tau
+
+    z = keras.Input((2,))
+    g = keras.Model(z, Scheduled()(layers.BatchNormalization()(layers.Dense(3)(z))))
+    ema = GeneratorEMA(decay=0.5, copy=("tau",))
+    averaged = ema.attach(g)
+    start = [w.copy() for w in averaged.get_weights()]
+    g.set_weights([w + 1.0 for w in g.get_weights()])
+    ema._update()  # t = 0: d = 0.1
+    for variable, got, before in zip(averaged.weights, averaged.get_weights(), start, strict=True):
+        want = before + 1.0 if variable.name == "tau" else 0.1 * before + 0.9 * (before + 1.0)
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=variable.path)
+    assert any(v.name == "tau" for v in averaged.weights)
+
+
 def test_ema_rejects_a_decay_outside_zero_one():
     with pytest.raises(ValueError, match="decay"):
         GeneratorEMA(decay=1.0)

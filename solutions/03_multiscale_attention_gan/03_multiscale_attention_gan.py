@@ -808,7 +808,7 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # it samples a moving average of G's weights (`cfg.ema_decay = 0.999`, as in notebook 02's
 # `cpu` runs; with its warm-up it weighs about the last tenth of the run, 300–400 steps):
 # the grid, the judge and the export all use the average. τ is a schedule, not a learned
-# weight, so it is set in the average too rather than averaged.
+# weight, so the average copies it from G rather than averaging it.
 #
 # **An auxiliary classifier** (`cfg.auxiliary_weight`, off in every profile; try it). The
 # given `with_scale_classifier` puts a `Dense(8)` head on the top scale's `features`, and the
@@ -846,13 +846,13 @@ recipe = (f"_proj{cfg.projection}" if cfg.projection else "") + (
     f"_ac{cfg.auxiliary_weight:g}" if cfg.auxiliary_weight else "") + (
     f"_ema{cfg.ema_decay:g}" if cfg.ema_decay else "")
 run = run_dir(f"03_multiscale_attention_gan{recipe}", cfg.profile)
-ema = GeneratorEMA(cfg.ema_decay, run / "ema") if cfg.ema_decay else None
+# τ is a schedule, not a learnt weight: the average copies it from G instead of averaging it
+ema = GeneratorEMA(cfg.ema_decay, run / "ema", copy=("tau",)) if cfg.ema_decay else None
 sampler = ema.attach(generator) if ema else generator  # cpu: the average of G's weights
 grid_labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, axis=0)
 samples = SampleGrid(run / "samples", num_samples=len(grid_labels), labels=grid_labels,
                      ncols=cfg.per_finding_samples, output_index=-1, generator=sampler)
-# τ in G and in the average (dict.fromkeys: one schedule when there is no average)
-taus = [TauSchedule(g, cfg.tau_step, cfg.tau_every_epochs) for g in dict.fromkeys([generator, sampler])]
+tau = TauSchedule(generator, cfg.tau_step, cfg.tau_every_epochs)
 health = HealthMonitor(num_samples=16, reference_images=real_images, output_index=-1)  # trained G
 losses = LossHistory(run)
 
@@ -860,7 +860,7 @@ losses = LossHistory(run)
 start = time.perf_counter()
 history = fit_gan(gan, train_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
                   checkpoint_dir=run / "checkpoints", data_root=root,
-                  callbacks=[c for c in (ema, samples, *taus, health, losses) if c is not None])
+                  callbacks=[c for c in (ema, samples, tau, health, losses) if c is not None])
 train_seconds = time.perf_counter() - start
 generator = sampler  # from here on: what the grid drew (in cpu the average; G in gpu, smoke)
 # epochs trained by this call: 0 when the run was already complete (an interrupted epoch

@@ -118,7 +118,8 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
         cfg = cfg.replace(steps_per_epoch=nih.balanced_steps(index, cfg.batch_size))
     keras.utils.set_random_seed(cfg.seed)
     ema_decay = getattr(cfg, "ema_decay", None) or extras.get("ema_decay")
-    ema = GeneratorEMA(ema_decay) if ema_decay else None
+    # 03's attention tau is a schedule: the average copies it (as the notebook's does)
+    ema = GeneratorEMA(ema_decay, copy=("tau",)) if ema_decay else None
     callbacks: list = []
     augment_options: dict = {}  # 03: every scale, and G's update (it reads D in inference mode)
     grid: dict = {"generator": ema}
@@ -212,9 +213,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
             kind = f"{kind}+ac"
         kwargs = {"num_classes": cfg.num_classes}
         grid["output_index"] = -1
-        # tau is a schedule, not a weight to average: set it in the average too (as 03 does)
-        for model in [generator] + ([ema.attach(generator)] if ema else []):
-            callbacks.append(ns["TauSchedule"](model, cfg.tau_step, cfg.tau_every_epochs))
+        callbacks.append(ns["TauSchedule"](generator, cfg.tau_step, cfg.tau_every_epochs))
     if assignment != "01_dcgan":
         labels = np.repeat(np.eye(cfg.num_classes, dtype="float32"), cfg.per_finding_samples, 0)
         grid.update(num_samples=len(labels), labels=labels, ncols=cfg.per_finding_samples)

@@ -228,7 +228,7 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # image but rows alike; seed 43 0.19 / 0.29 (matched 0.19 / 0.21), Fréchet 61 / 22; G at
     # 4e-4 0.21 / 0.27 (matched 0.20 / 0.23), Fréchet 31-33. The 40-epoch row was the cpu
     # recipe until G every 2nd step (below) beat it. Both 40-epoch rows re-measured with tau
-    # set in the average (see RECIPES below): 0.25 / 0.27 (matched 0.24 / 0.24), Fréchet 30 /
+    # copied into the average (see RECIPES below): 0.25 / 0.27 (matched 0.24 / 0.24), Fréchet 30 /
     # 36, 1 / 3 findings at 0; seed 43 0.21 / 0.22 (matched 0.23 / 0.20), Fréchet 17 / 16: a
     # run's mean varies by about 0.07
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40", {**PROJ_E40}),
@@ -306,10 +306,10 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
 _02_BEFORE_B32 = {"batch_size": 64, "learning_rate": 2e-4, "d_learning_rate": None}
 # 03's rows were measured on the cpu recipe of the time (20 epochs, tau every 5, the class head
 # at weight 3, no projection term, no average, G every 5th step), before the cpu recipe became
-# the row lr2e-4_ema_proj_e40_k2: likewise. A new 03 row starts from that recipe too, unless it sets
-# these keys itself (as the projection rows do). Rows with an average were measured while
-# the average's tau was averaged with the rest of its weights (it ended near 0.29 instead of
-# 0.3); the trainer now sets it, as notebook 03 does: their numbers are kept
+# the row lr2e-4_ema_proj_e40_k2: likewise. A new 03 row starts from that recipe too, unless
+# it sets these keys itself (as the projection rows do). Rows with an average were measured
+# while the average's tau was averaged with the rest of its weights (it ended near 0.29
+# instead of 0.3); the trainer now copies it, as notebook 03 does: their numbers are kept
 _03_BEFORE_PROJECTION = {"epochs": 20, "tau_every_epochs": 5, "projection": None,
                          "ema_decay": None, "auxiliary_weight": 3.0,
                          "d_steps_per_g_step": 5}  # fmt: skip

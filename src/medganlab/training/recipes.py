@@ -211,11 +211,11 @@ class GeneratorEMA(keras.callbacks.Callback):
 
     The decay warms up as ``min(decay, (1 + t) / (10 + t))`` for step ``t``, so the average
     is not dominated by the random initial weights in a short run: over a run of ``T`` steps
-    (``T`` well below ``9 / (1 - decay)``) it weighs about the last tenth of them. Every
-    non-trainable weight is averaged too: batch-norm statistics, and also a schedule such as
-    notebook 03's attention ``tau``, which the caller must therefore set in the average as
-    well (notebook 03 runs its ``TauSchedule`` on both generators). The step ``t`` is saved
-    with the average, so a resumed run continues the same warm-up.
+    (``T`` well below ``9 / (1 - decay)``) it weighs about the last tenth of them.
+    Non-trainable weights (batch-norm statistics) are averaged too, except the weights named
+    in ``copy``: a schedule such as notebook 03's attention ``tau`` is set on the generator
+    by a callback and copied into the average as it is. The step ``t`` is saved with the
+    average, so a resumed run continues the same warm-up.
 
     Attributes:
         generator: the averaged generator (a clone of the model's generator): draw samples
@@ -226,14 +226,22 @@ class GeneratorEMA(keras.callbacks.Callback):
         folder: where to save the average at the end of every epoch and load it from when a
             run resumes (``ema.weights.h5``, and its step in ``ema.step.json``); ``None``
             keeps it in memory only.
+        copy: names of weights that are schedules, not learnt (e.g. ``("tau",)``): copied
+            from the generator after every batch instead of averaged.
     """
 
-    def __init__(self, decay: float = 0.999, folder: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        decay: float = 0.999,
+        folder: str | os.PathLike | None = None,
+        copy: tuple[str, ...] = (),
+    ):
         super().__init__()
         if not 0.0 < decay < 1.0:
             raise ValueError(f"GeneratorEMA: decay must be in (0, 1), got {decay}")
         self.decay = float(decay)
         self.folder = Path(folder) if folder is not None else None
+        self.copy = frozenset(copy)
         self.generator: keras.Model | None = None
         self._step = None
         self._update = None
@@ -265,7 +273,10 @@ class GeneratorEMA(keras.callbacks.Callback):
                 d = tf.minimum(self.decay, (1.0 + t) / (10.0 + t))
                 for average, weight in pairs:
                     w = tf.cast(weight, average.dtype)
-                    average.assign(tf.cast(d, average.dtype) * average + (1 - d) * w)
+                    if average.name in self.copy:
+                        average.assign(w)
+                    else:
+                        average.assign(tf.cast(d, average.dtype) * average + (1 - d) * w)
                 self._step.assign_add(1.0)
 
             self._update = update

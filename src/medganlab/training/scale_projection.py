@@ -21,8 +21,8 @@ Miyato's projection layer.
 
 Measured (``python -m medganlab.bench gan_recipes``, rows ``*_proj*``): without the class
 head, G updated every 5th step, the tree obeys 0.16-0.29 of its requests, most of it kept
-when the grey levels are matched (0.15-0.24; :mod:`medganlab.evaluation.grey_levels`), and draws the most realistic
-chests of any 03 row; with the head no gain. The notebook's ``cpu`` recipe
+when the grey levels are matched (0.15-0.24; :mod:`medganlab.evaluation.grey_levels`), and
+draws the most realistic chests of any 03 row; with the head no gain. The notebook's ``cpu`` recipe
 (``cfg.projection = "all"``, 40 epochs, G every 2nd step, sampled from a moving average of
 G) is the row ``lr2e-4_ema_proj_e40_k2``: 0.35-0.40 of the requests read as asked by the
 average (0.27-0.31 matched), Fréchet 17-19.
