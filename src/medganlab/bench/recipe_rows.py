@@ -34,6 +34,18 @@ PROJ_E40 = {"learning_rate": 2e-4, "ema_decay": 0.999, "auxiliary_weight": None,
 _ROWS: tuple[tuple[str, str, dict], ...] = (
     ("01_dcgan", "base", dict(NO_LEVERS)),
     ("01_dcgan", "da_ema", {"diff_augment": DA, "ema_decay": 0.999}),
+    # D wins 01's cpu run (d_loss 0.09, g_loss 6.1 at epoch 10; diversity 0.67 in the bf16
+    # notebook): G at twice D's rate (02's lever), the average alone, DiffAugment without cutout
+    ("01_dcgan", "glr4", {**NO_LEVERS, "learning_rate": 4e-4, "d_learning_rate": 2e-4}),
+    ("01_dcgan", "ema", {"diff_augment": (), "ema_decay": 0.999}),
+    ("01_dcgan", "glr4_ema", {"diff_augment": (), "ema_decay": 0.999, "learning_rate": 4e-4,
+                              "d_learning_rate": 2e-4}),
+    ("01_dcgan", "ct_ema", {"diff_augment": CT, "ema_decay": 0.999}),
+    # DiffAugment without its brightness/contrast transform: D then sees the exposure as it
+    # is, so G has a reason to vary it as the real images do
+    ("01_dcgan", "tc_ema", {"diff_augment": ("translation", "cutout"), "ema_decay": 0.999}),
+    ("01_dcgan", "ct_ema_glr4", {"diff_augment": CT, "ema_decay": 0.999, "learning_rate": 4e-4,
+                                 "d_learning_rate": 2e-4}),
     ("02_conditional_gan", "base", {**NO_AC, "discriminator": "concat", **NO_LEVERS}),
     ("02_conditional_gan", "base_da_ema", {**NO_AC, "discriminator": "concat", "diff_augment": DA,
                                            "ema_decay": 0.999}),
@@ -99,6 +111,15 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     ("02_conditional_gan", "concat_ct_ema_b32_glr4", {**CONCAT, "batch_size": 32, **G_FASTER}),
     # the cpu comparison run at batch 16: 0.65 / 0.66, none at 0, but 27 % more training time
     ("02_conditional_gan", "proj_ct_ema_ac_b16_glr4", {**PROJ_AC, "batch_size": 16, **G_FASTER}),
+    # the cpu comparison run with class-balanced batches (every finding as often as the
+    # commonest): Pneumonia (54 images) and Mass are the findings that fall to 0
+    ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4_bal", {**PROJ_AC, "batch_size": 32, **G_FASTER,
+                                                            "balance": True}),
+    ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4_bal_s43", {**PROJ_AC, "batch_size": 32,
+                                                                **G_FASTER, "balance": True,
+                                                                "seed": 43}),
+    ("02_conditional_gan", "concat_ct_ema_b32_glr4_bal", {**CONCAT, "batch_size": 32, **G_FASTER,
+                                                           "balance": True}),
     # the paper's rate (the gpu profile's); the cpu profile now trains at 2e-4
     # (these three were measured before the cpu profile added the class head)
     ("03_multiscale_attention_gan", "paper_lr", {"learning_rate": 2e-5, "auxiliary_weight": None}),
@@ -254,6 +275,23 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # 42 / 39, four findings at 0 for the average: a loss (seed 43 stopped unmeasured)
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_b32", {**PROJ_E40, "batch_size": 32,
                                                                    "d_steps_per_g_step": 2}),
+    # the two levers of 02's comparison run on top of 03's recipe, one at a time: the class
+    # head at weight 1 (02: projection + head) and G at twice D's rate
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_ac1", {**PROJ_E40, "d_steps_per_g_step": 2,
+                                                                   "auxiliary_weight": 1.0}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_glr4", {**PROJ_E40, "d_steps_per_g_step": 2,
+                                                                    "learning_rate": 4e-4,
+                                                                    "d_learning_rate": 2e-4}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_glr4_bal", {**PROJ_E40,
+                                                                        "d_steps_per_g_step": 2,
+                                                                        "learning_rate": 4e-4,
+                                                                        "d_learning_rate": 2e-4,
+                                                                        "balance": True}),
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_glr4_s43", {**PROJ_E40,
+                                                                        "d_steps_per_g_step": 2,
+                                                                        "learning_rate": 4e-4,
+                                                                        "d_learning_rate": 2e-4,
+                                                                        "seed": 43}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_glr4", {"learning_rate": 4e-4,
                                                              "d_learning_rate": 2e-4,
                                                              "ema_decay": 0.999,
@@ -327,7 +365,6 @@ EXTRA_KEYS = {
     "03_multiscale_attention_gan": (
         "balance",
         "diff_augment",
-        "d_learning_rate",
         "auxiliary_ramp_epochs",
         "auxiliary_scales",
         "auxiliary_weight_end",
