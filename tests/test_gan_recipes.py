@@ -27,10 +27,9 @@ def test_rows_are_the_measured_ones_and_differ_from_each_other():
     names = {(a, r) for a, r, _ in RECIPES}
     assert len(names) == len(RECIPES), "expected unique (assignment, row) names"
     assert ("02_conditional_gan", "proj_da_ema_b32") in names
-    cfg, _ = split_overrides("02_conditional_gan", "cpu", dict(RECIPES[2][2]))
-    assert RECIPES[2][1] == "base" and cfg.diff_augment == () and cfg.ema_decay is None, (
-        "expected 02 base without levers"
-    )
+    rows = {r: o for a, r, o in RECIPES if a == "02_conditional_gan"}
+    cfg, _ = split_overrides("02_conditional_gan", "cpu", dict(rows["base"]))
+    assert cfg.diff_augment == () and cfg.ema_decay is None, "expected 02 base without levers"
     proj, _ = split_overrides("02_conditional_gan", "cpu", {"discriminator": "projection"})
     assert proj.discriminator == "projection", "expected the override to reach the config"
     assert profile_for("02_conditional_gan", "cpu").discriminator == "concat"
@@ -172,3 +171,25 @@ def test_rows_measured_before_03_took_the_projection_keep_their_recipe():
     assert now == profile_for("03_multiscale_attention_gan", "cpu"), (
         "expected the row lr2e-4_ema_proj_e40_k2 to be the cpu recipe"
     )
+
+
+def test_rows_measured_before_02_balanced_keep_their_recipe():
+    """02's rows from before the cpu profile sampled findings evenly keep the data's own
+    frequencies; the _bal rows are the profile's two runs, and the trainer balances them."""
+    from medganlab.bench._recipe_training import wants_balance
+
+    a = "02_conditional_gan"
+    rows = {r: o for b, r, o in RECIPES if b == a}
+    cpu = profile_for(a, "cpu")
+    old, extras = split_overrides(a, "cpu", rows["proj_ct_ema_ac_b32_glr4"])
+    assert cpu.balance and not old.balance and not wants_balance(old, extras)
+    comparison, extras = split_overrides(a, "cpu", rows["proj_ct_ema_ac_b32_glr4_bal"])
+    assert comparison == cpu.replace(discriminator="projection"), (
+        "expected the row proj_ct_ema_ac_b32_glr4_bal to be the cpu comparison run"
+    )
+    assert wants_balance(comparison, extras), "expected the trainer to balance the cpu recipe"
+    main, _ = split_overrides(a, "cpu", rows["concat_ct_ema_b32_glr4_bal"])
+    assert main == cpu.replace(auxiliary_weight=None), "expected the cpu main run (no head)"
+    # 03 has no such field: its rows ask for balanced batches with an extra key
+    tree, extras = split_overrides("03_multiscale_attention_gan", "cpu", {"balance": True})
+    assert wants_balance(tree, extras) and not wants_balance(tree, {})

@@ -86,6 +86,11 @@ def _head_weight(top: float, extras: dict, epochs: int):
     return weight, [update]
 
 
+def wants_balance(cfg, extras: dict) -> bool:
+    """Class-balanced batches: 02's config field (its cpu profile sets it), else 03's extra key."""
+    return bool(getattr(cfg, "balance", False) or extras.get("balance", False))
+
+
 def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
     """Train one row as its notebook does; returns the generators, the grid and the timings."""
     import keras
@@ -95,7 +100,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
     from medganlab.training.recipes import GeneratorEMA, augmented_discriminator
 
     ns = load_graded(assignment)
-    balance = bool(extras.get("balance", False))
+    balance = wants_balance(cfg, extras)
     if balance and extras.get("auxiliary_adjust"):  # balanced batches: the head's prior is flat
         raise ValueError(
             "auxiliary_adjust with balance=True would take out a prior the head never saw "

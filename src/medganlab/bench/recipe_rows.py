@@ -340,8 +340,9 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
 
 # 02's rows were measured on the cpu recipe before batch 32 and G's faster rate: a row keeps
 # those settings unless it sets its own, so that re-running it trains what its name says
-# (the profile's current recipe is the row proj_ct_ema_ac_b32_glr4)
-_02_BEFORE_B32 = {"batch_size": 64, "learning_rate": 2e-4, "d_learning_rate": None}
+# (the profile's current recipe is the row proj_ct_ema_ac_b32_glr4_bal)
+_02_BEFORE_B32 = {"batch_size": 64, "learning_rate": 2e-4, "d_learning_rate": None,
+                  "balance": False}  # fmt: skip
 # 03's rows were measured on the cpu recipe of the time (20 epochs, tau every 5, the class head
 # at weight 3, no projection term, no average, G every 5th step), before the cpu recipe became
 # the row lr2e-4_ema_proj_e40_k2: likewise. A new 03 row starts from that recipe too, unless
@@ -361,7 +362,7 @@ RECIPES: tuple[tuple[str, str, dict], ...] = tuple(
 # keys a row may set that are not fields of the notebook's config (the trainer reads them)
 EXTRA_KEYS = {
     "01_dcgan": (),
-    "02_conditional_gan": ("balance", "spectral_norm", "auxiliary_adjust"),
+    "02_conditional_gan": ("spectral_norm", "auxiliary_adjust"),
     "03_multiscale_attention_gan": (
         "balance",
         "diff_augment",
