@@ -167,9 +167,11 @@ def test_rows_measured_before_03_took_the_projection_keep_their_recipe():
     assert (head.epochs, head.tau_every_epochs, head.projection) == (20, 5, None)
     assert head.auxiliary_weight == 3.0 and head.ema_decay == 0.999
     assert head.d_steps_per_g_step == 5
-    now, _ = split_overrides("03_multiscale_attention_gan", "cpu", rows["lr2e-4_ema_proj_e40_k2"])
-    assert now == profile_for("03_multiscale_attention_gan", "cpu"), (
-        "expected the row lr2e-4_ema_proj_e40_k2 to be the cpu recipe"
+    assert (head.learning_rate, head.d_learning_rate) == (2e-4, None), "both at 2e-4 then"
+    row = "lr2e-4_ema_proj_e40_k2_glr4"
+    now, extras = split_overrides("03_multiscale_attention_gan", "cpu", rows[row])
+    assert now == profile_for("03_multiscale_attention_gan", "cpu") and not extras, (
+        f"expected the row {row} to be the cpu recipe"
     )
 
 
@@ -193,3 +195,11 @@ def test_rows_measured_before_02_balanced_keep_their_recipe():
     # 03 has no such field: its rows ask for balanced batches with an extra key
     tree, extras = split_overrides("03_multiscale_attention_gan", "cpu", {"balance": True})
     assert wants_balance(tree, extras) and not wants_balance(tree, {})
+
+
+def test_01_rows_keep_dcgans_rates_unless_they_set_their_own():
+    rows = {r: o for a, r, o in RECIPES if a == "01_dcgan"}
+    base, _ = split_overrides("01_dcgan", "cpu", rows["base"])
+    assert (base.learning_rate, base.d_learning_rate) == (2e-4, None), "DCGAN as published"
+    now, _ = split_overrides("01_dcgan", "cpu", rows["glr4"])
+    assert now == profile_for("01_dcgan", "cpu"), "expected the row glr4 to be the cpu recipe"

@@ -346,13 +346,19 @@ _02_BEFORE_B32 = {"batch_size": 64, "learning_rate": 2e-4, "d_learning_rate": No
 # 03's rows were measured on the cpu recipe of the time (20 epochs, tau every 5, the class head
 # at weight 3, no projection term, no average, G every 5th step), before the cpu recipe became
 # the row lr2e-4_ema_proj_e40_k2: likewise. A new 03 row starts from that recipe too, unless
-# it sets these keys itself (as the projection rows do). Rows with an average were measured
-# while the average's tau was averaged with the rest of its weights (it ended near 0.29
-# instead of 0.3); the trainer now copies it, as notebook 03 does: their numbers are kept
+# it sets these keys itself (as the projection rows do). Both networks then learnt at 2e-4
+# (the cpu recipe now has G at 4e-4: the row lr2e-4_ema_proj_e40_k2_glr4). Rows with an
+# average were measured while the average's tau was averaged with the rest of its weights
+# (it ended near 0.29 instead of 0.3); the trainer now copies it, as notebook 03 does: their
+# numbers are kept
 _03_BEFORE_PROJECTION = {"epochs": 20, "tau_every_epochs": 5, "projection": None,
                          "ema_decay": None, "auxiliary_weight": 3.0,
-                         "d_steps_per_g_step": 5}  # fmt: skip
-_BEFORE = {"02_conditional_gan": _02_BEFORE_B32,
+                         "d_steps_per_g_step": 5, "learning_rate": 2e-4,
+                         "d_learning_rate": None}  # fmt: skip
+# 01's rows were measured with DCGAN's 2e-4 for both networks, before its cpu recipe gave G
+# twice D's rate (the row glr4)
+_01_BEFORE_GLR4 = {"learning_rate": 2e-4, "d_learning_rate": None}
+_BEFORE = {"01_dcgan": _01_BEFORE_GLR4, "02_conditional_gan": _02_BEFORE_B32,
            "03_multiscale_attention_gan": _03_BEFORE_PROJECTION}  # fmt: skip
 RECIPES: tuple[tuple[str, str, dict], ...] = tuple(
     (assignment, row, {**_BEFORE.get(assignment, {}), **overrides})
