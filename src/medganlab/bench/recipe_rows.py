@@ -35,7 +35,12 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     ("01_dcgan", "base", dict(NO_LEVERS)),
     ("01_dcgan", "da_ema", {"diff_augment": DA, "ema_decay": 0.999}),
     # D wins 01's cpu run (d_loss 0.09, g_loss 6.1 at epoch 10; diversity 0.67 in the bf16
-    # notebook): G at twice D's rate (02's lever), the average alone, DiffAugment without cutout
+    # notebook): G at twice D's rate (02's lever), the average alone, DiffAugment without
+    # cutout. Measured (Fréchet / diversity, G or G / EMA; real-vs-real Fréchet 0.5): base 22 /
+    # 0.79, da_ema 7.5 / 0.46 and 8.6 / 0.46, glr4 24 / 0.91 (in glr4_ema's G 13 / 0.92, its EMA
+    # 26 / 0.89: now the cpu recipe, without the average), ema's G 74 / 0.81 and EMA 33 / 0.78,
+    # ct_ema's EMA 11 / 0.37, tc_ema's EMA 10 / 0.38, ct_ema_glr4's EMA 14 / 0.37: DiffAugment
+    # makes the samples alike
     ("01_dcgan", "glr4", {**NO_LEVERS, "learning_rate": 4e-4, "d_learning_rate": 2e-4}),
     ("01_dcgan", "ema", {"diff_augment": (), "ema_decay": 0.999}),
     ("01_dcgan", "glr4_ema", {"diff_augment": (), "ema_decay": 0.999, "learning_rate": 4e-4,
@@ -112,7 +117,9 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # the cpu comparison run at batch 16: 0.65 / 0.66, none at 0, but 27 % more training time
     ("02_conditional_gan", "proj_ct_ema_ac_b16_glr4", {**PROJ_AC, "batch_size": 16, **G_FASTER}),
     # the cpu comparison run with class-balanced batches (every finding as often as the
-    # commonest): Pneumonia (54 images) and Mass are the findings that fall to 0
+    # commonest): Pneumonia (54 images) and Mass are the findings that fall to 0. Measured
+    # (G / EMA): 0.56 / 0.80, none at 0, Pneumonia 0.44 / 0.64; seed 43 0.72 / 0.68, none at
+    # 0: now the cpu recipe of both runs. The concatenation run 0.17 / 0.21 (before 0.17 / 0.17)
     ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4_bal", {**PROJ_AC, "batch_size": 32, **G_FASTER,
                                                             "balance": True}),
     ("02_conditional_gan", "proj_ct_ema_ac_b32_glr4_bal_s43", {**PROJ_AC, "batch_size": 32,
@@ -275,8 +282,11 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # 42 / 39, four findings at 0 for the average: a loss (seed 43 stopped unmeasured)
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_b32", {**PROJ_E40, "batch_size": 32,
                                                                    "d_steps_per_g_step": 2}),
-    # the two levers of 02's comparison run on top of 03's recipe, one at a time: the class
-    # head at weight 1 (02: projection + head) and G at twice D's rate
+    # the levers of 02's comparison run on top of 03's recipe, one at a time (G / EMA, matched
+    # for EMA): the class head at weight 1: 0.30 / 0.30 (0.32), five findings at 0, a loss; G
+    # at twice D's rate: 0.31 / 0.54 (0.41), Fréchet 17 for EMA, Mass at 0; seed 43 0.27 /
+    # 0.36 (0.29), two at 0 (against 0.35 for the recipe then): now the cpu recipe; with
+    # class-balanced batches on top 0.20 / 0.34 (0.30), four at 0, a loss
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_ac1", {**PROJ_E40, "d_steps_per_g_step": 2,
                                                                    "auxiliary_weight": 1.0}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_glr4", {**PROJ_E40, "d_steps_per_g_step": 2,
