@@ -28,8 +28,9 @@
 # - how healthy training and mode collapse look in samples and curves.
 #
 # **What you'll need**: notebook 00 (Keras `fit()`, windows and the `[-1, 1]` range).
-# Training runs in seconds (`smoke`), about 3 minutes (`cpu`, 2 cores with bfloat16; up to
-# about 12 on an older CPU without it) or 15 minutes on a T4 (`gpu`, 128x128 images, 25 epochs).
+# Training runs in seconds (`smoke`), about 3 minutes (`cpu`, 2 cores with bfloat16, a
+# 16-bit number format that newer CPUs compute natively; up to about 12 on an older CPU
+# without it) or 15 minutes on a T4 (`gpu`, 128x128 images, 25 epochs).
 
 # %% [markdown]
 # ## Setup
@@ -413,7 +414,7 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   as D (4e-4 and 2e-4). In a short run D learns its easier task first and wins: with
 #   2e-4 for both, D's loss ended at 0.09–0.54 and G's at 4.7–6.1, far from the log 2 lines,
 #   and the samples looked alike (diversity 0.67–0.81 of the real images'). With G twice as
-#   fast: D's loss 0.6–0.8, G's about 3, diversity 0.91–0.92, and the samples' Fréchet
+#   fast: D's loss 0.2–0.8, G's 2.9–5.2, diversity 0.71–0.92, and the samples' Fréchet
 #   distance (how far their statistics in a classifier's features lie from the real
 #   images', lower is better; notebook 04 builds it) 13–24 instead of 22–74.
 # - **Differentiable augmentation** (`cfg.diff_augment`, Zhao et al. 2020): every image the
@@ -430,11 +431,11 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #
 # Why `cpu` changes only the rates, measured on the `cpu` profile (620 updates, the course's
 # quality bench; "G / average" where the run kept a moving average; a range where the same
-# settings trained twice, and such twins differed by up to 3x in Fréchet distance):
+# settings trained twice, and such twins differed by more than 3x in Fréchet distance):
 #
 # | recipe | Fréchet (G / average) | diversity (real = 1) |
 # |---|---|---|
-# | DCGAN as published (2e-4 for both) | 22–74 | 0.79–0.81 |
+# | DCGAN as published (2e-4 for both) | 22–74 | 0.78–0.81 |
 # | … with the average | 74 / 33 | 0.81 / 0.78 |
 # | … with DiffAugment and the average | 7.5 / 8.6 | 0.46 / 0.46 |
 # | … the same without the brightness/contrast transform | 12 / 10 | 0.42 / 0.38 |
@@ -442,8 +443,9 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # | … with the average | 13 / 26 | 0.92 / 0.89 |
 # | … with DiffAugment (no cutout) and the average | 17 / 14 | 0.33 / 0.37 |
 #
-# DiffAugment draws sharper chests (a lower Fréchet distance), but the samples come out
-# much more alike, with or without its brightness change. For a first GAN, varied samples
+# At DCGAN's rates DiffAugment draws sharper chests (a lower Fréchet distance); at the `cpu`
+# rates only the average's improved. Either way the samples come out much more alike, with
+# or without its brightness change. For a first GAN, varied samples
 # matter more than slightly sharper ones, and the rates alone gave the most variety (this
 # notebook's own run: 0.71, against 0.67 with DCGAN's rates). Notebook 02, whose data set
 # is smaller per finding, turns both levers on.
@@ -489,12 +491,13 @@ plt.show()
 # look alike while the losses oscillate mean *mode collapse*.
 #
 # What the `cpu` run looks like: D ahead of G after the first epochs. With the `cpu` rates D's
-# loss ended at 0.2–0.8 and G's at 3–5 in our runs (with DCGAN's 2e-4 for both: 0.09–0.54
-# and 4.7–6.1). A sample diversity of 0.8 of the real images' or more is a healthy run at this
-# budget; the course's benchmark runs of this recipe gave 0.91–0.92, but this notebook's own
-# run 0.71, with D at 0.22 and G at 5.2: the same settings vary that much between runs. A
-# diversity that keeps falling, with the grid's samples converging on one chest, is mode
-# collapse; the health check warns below 0.1.
+# loss ended at 0.2–0.8 and G's at 2.9–5.2 in our runs (with DCGAN's 2e-4 for both: 0.09–0.54
+# and 4.7–6.1). The course aims at a sample diversity of 0.8 of the real images' or more at
+# this budget; the course's benchmark runs of this recipe gave 0.91–0.92, but this notebook's
+# own run 0.71, with D at 0.22 and G at 5.2: the same settings vary that much between runs.
+# Below the aim the grid repeats a few chest shapes (partial mode collapse), as in ours. A
+# diversity that keeps falling, with the grid's samples converging on one chest, is full
+# mode collapse; the health check warns below 0.1.
 
 # %%
 plot_history(losses.history, keys=["d_loss", "g_loss"], title="DCGAN losses")

@@ -359,7 +359,7 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #
 # A few recipe choices come from `cfg`; none changes your networks, losses or step, and the
 # `gpu` profile trains as published (all of them off). The `cpu` profile turns on the first
-# four, for the reasons below (measured on the course's own `cpu` runs), and adds a second,
+# five, for the reasons below (measured on the course's own `cpu` runs), and adds a second,
 # comparison run at the end: a projection discriminator with an auxiliary classifier, which
 # adds a head and a loss to that run only.
 #
@@ -383,7 +383,7 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   G's rate when `None`): DCGAN's 2e-4 for both in `gpu`. In `cpu` G learns twice as fast
 #   as D (4e-4 and 2e-4): in 648 updates G has to learn both the chest and the finding,
 #   while D only has to tell real from fake. The projection run's accuracy rose from
-#   0.48–0.57 to 0.59–0.64; the concatenation run's stayed within the spread (0.18–0.19).
+#   0.48–0.57 to 0.59–0.64; the concatenation run's stayed within the spread (0.17–0.19).
 #   The reverse, a faster D (two time-scale rates, Heusel et al. 2017), measured no gain;
 #   try it in your own run with `cfg = cfg.replace(learning_rate=1e-4, d_learning_rate=4e-4)`
 #   before this cell.
@@ -394,7 +394,7 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   and for the class head. An epoch keeps as many steps as one pass over the images
 #   (`nih.balanced_steps`), so the run costs the same. With the auxiliary classifier it
 #   lifted the comparison run from 0.59–0.64 to 0.68–0.80 (two seeds and this notebook's
-#   run; table below) and no finding stayed at 0: Pneumonia, read as asked 0–2 times in 64
+#   run; table below) and no finding stayed at 0: Pneumonia, read as asked 0–1 times in 64
 #   before, came to 24–41. Without a term that asks for the finding it does little: the
 #   concatenation run stayed at 0.17–0.22, and the projection run without the head (batch
 #   64) went from 0.24 to 0.22.
@@ -670,7 +670,7 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # | the same without cutout (320 updates) | 0.35–0.38 | 0–1 | 19–22 |
 # | + batch 32 (648 updates, same images) | 0.48–0.57 | 0–1 | 8–10 |
 # | + G's rate 4e-4 (the comparison run before class-balanced sampling) | 0.59–0.64 | 0–1 | 10–15 |
-# | + class-balanced sampling (**this notebook's `cpu` comparison run**) | **0.68–0.80** (G 0.56–0.72) | 0 | 8–14 (G 12–24) |
+# | + class-balanced sampling (**this notebook's `cpu` comparison run**) | **0.68–0.80** (G 0.56–0.72) | 0 | 8–13 (G 13–24) |
 # | "the same without cutout" with G's rate 4e-4 instead of batch 32 | 0.51–0.53 | 0 | 11–15 |
 # | "the same without cutout" with both rates 4e-4 | 0.36–0.49 | 0 | 17–40 |
 # | "+ batch 32" at batch 16 instead (1,304 updates) | 0.57–0.60 | 0 | 8–15 |
@@ -688,7 +688,7 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # the paper's concatenation much less: nothing in its real-or-fake game asks for the
 # finding early, and a short run learns the chest first. Class-balanced sampling then gave
 # the rare findings as many requests as the common ones: the comparison run's Pneumonia,
-# read as asked 0–2 times in 64 before, came to 24–41. In this notebook's `cpu` run (bfloat16)
+# read as asked 0–1 times in 64 before, came to 24–41. In this notebook's `cpu` run (bfloat16)
 # the concatenation gave 0.22 (Atelectasis, Infiltration and Nodule at 0), and the
 # projection run with the auxiliary classifier 0.69: Pneumothorax 1.00, Effusion 0.98,
 # Cardiomegaly 0.97, Infiltration 0.92, Nodule 0.77, Atelectasis 0.47, Pneumonia 0.38 and
@@ -696,7 +696,7 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # field (on the image's left), read as asked (24 of 64) or as Mass (22); the Mass requests
 # as chests the judge filed under Pneumothorax (43) or Nodule (18): at 64 px a small round
 # opacity is the subtlest of the eight. Before class-balanced sampling the same recipe gave
-# 0.59–0.64 with Pneumonia at 0–2 of 64: the rarest finding is the last to come.
+# 0.59–0.64 with Pneumonia at 0–1 of 64: the rarest finding is the last to come.
 # A column that collects the requests of several rows is where the judge files a chest it
 # cannot place: in one earlier concatenation run almost every request was read as
 # Pneumonia, so a high bar in a run whose requests all land in one column is not
