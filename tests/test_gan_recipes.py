@@ -168,7 +168,7 @@ def test_rows_measured_before_03_took_the_projection_keep_their_recipe():
     assert head.auxiliary_weight == 3.0 and head.ema_decay == 0.999
     assert head.d_steps_per_g_step == 5
     assert (head.learning_rate, head.d_learning_rate) == (2e-4, None), "both at 2e-4 then"
-    row = "lr2e-4_ema_proj_e40_k2_glr4"
+    row = "lr2e-4_ema_proj_e40_k2"
     now, extras = split_overrides("03_multiscale_attention_gan", "cpu", rows[row])
     assert now == profile_for("03_multiscale_attention_gan", "cpu") and not extras, (
         f"expected the row {row} to be the cpu recipe"

@@ -521,9 +521,8 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 eval_per_finding=64,
                 # the paper's 2e-5 is for 25,000 G updates; for ~320 it leaves blotches
                 # (Fréchet 106 on the judge's features, every row read as Effusion); 2e-4,
-                # DCGAN's rate: chests with lung fields, domes, mediastinum (Fréchet 50); G
-                # now at 4e-4, D at 2e-4 (below)
-                learning_rate=4e-4,
+                # DCGAN's rate: chests with lung fields, domes, mediastinum (Fréchet 50)
+                learning_rate=2e-4,
                 # not the paper (gan_recipes 03 rows, bf16 CPU; G / EMA, mean share read as
                 # asked by the judge): the paper's heads 0.10-0.17; an AC head at weight 3
                 # 0.20-0.36 but mostly signalled by grey levels (0.11-0.16 once matched) and
@@ -533,9 +532,9 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 # matched), Fréchet 17-19, at most one finding at 0. The trained G swings
                 # (Fréchet up to 114) where its average stays steady
                 projection="all",
-                # G at twice D's rate (02's lever): the average 0.40 -> 0.54 (matched 0.31 ->
-                # 0.41), Fréchet 17-19; class-balanced batches on top: 0.34, a loss
-                d_learning_rate=2e-4,
+                # not taken: G at twice D's rate (01 and 02's lever; d_learning_rate=2e-4,
+                # learning_rate=4e-4): the average 0.54 and 0.36 in two bench seeds, but 0.14
+                # in the notebook's run (every request read as Pneumothorax): unsteady
                 epochs=40,  # tau every 10 epochs still ends at 0.3
                 tau_every_epochs=10,
                 ema_decay=0.999,

@@ -285,8 +285,9 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
     # the levers of 02's comparison run on top of 03's recipe, one at a time (G / EMA, matched
     # for EMA): the class head at weight 1: 0.30 / 0.30 (0.32), five findings at 0, a loss; G
     # at twice D's rate: 0.31 / 0.54 (0.41), Fréchet 17 for EMA, Mass at 0; seed 43 0.27 /
-    # 0.36 (0.29), two at 0 (against 0.35 for the recipe then): now the cpu recipe; with
-    # class-balanced batches on top 0.20 / 0.34 (0.30), four at 0, a loss
+    # 0.36 (0.29), two at 0 (against 0.35 for the recipe then); in notebook 03's own run it
+    # gave 0.14, every request read as Pneumothorax: unsteady, not taken. With class-balanced
+    # batches on top 0.20 / 0.34 (0.30), four at 0, a loss
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_ac1", {**PROJ_E40, "d_steps_per_g_step": 2,
                                                                    "auxiliary_weight": 1.0}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_glr4", {**PROJ_E40, "d_steps_per_g_step": 2,
@@ -357,7 +358,7 @@ _02_BEFORE_B32 = {"batch_size": 64, "learning_rate": 2e-4, "d_learning_rate": No
 # at weight 3, no projection term, no average, G every 5th step), before the cpu recipe became
 # the row lr2e-4_ema_proj_e40_k2: likewise. A new 03 row starts from that recipe too, unless
 # it sets these keys itself (as the projection rows do). Both networks then learnt at 2e-4
-# (the cpu recipe now has G at 4e-4: the row lr2e-4_ema_proj_e40_k2_glr4). Rows with an
+# (as the cpu recipe, the row lr2e-4_ema_proj_e40_k2, still does). Rows with an
 # average were measured while the average's tau was averaged with the rest of its weights
 # (it ended near 0.29 instead of 0.3); the trainer now copies it, as notebook 03 does: their
 # numbers are kept
