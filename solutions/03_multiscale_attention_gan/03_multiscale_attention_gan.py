@@ -1153,11 +1153,11 @@ if np.isnan(ceiling).any():
 # lungs for Pneumonia, no sign we can point to for Pneumothorax or Cardiomegaly. The former
 # `cpu` recipe, a class head at weight 3 (see below), fell from 0.28 to 0.11: Nodule from
 # 0.64 to 0.00, Mass from 0.59 to 0.14 and Pneumothorax from 0.16 to 0.03, while Effusion
-# held (0.86 to 0.73): it signalled three of its four findings. 02's concatenation run fell from
-# 0.19 to 0.15 and kept Pneumonia and Pneumothorax (0.41 to 0.48, 0.53 to 0.50): drawn. In
-# the course's benchmark, 02's projection run with its auxiliary classifier fell from 0.61
-# to 0.49: it draws most of its findings. Matching is
-# not a verdict on its own: a generator that draws no chest at all can still score after
+# held (0.86 to 0.73): it signalled three of its four findings. 02's concatenation run fell
+# from 0.22 to 0.19: it kept Pneumonia (0.38 to 0.42) and Effusion in part (0.61 to 0.45),
+# Pneumothorax rose (0.16 to 0.38), while Mass fell from 0.23 to 0.05: mostly drawn. In the
+# course's benchmark, 02's projection run with its auxiliary classifier fell from 0.68–0.80
+# to 0.59–0.68: it draws most of its findings. Matching is not a verdict on its own: a generator that draws no chest at all can still score after
 # matching, so read it beside the grids and the Fréchet distance.
 
 # %% [markdown]
@@ -1248,13 +1248,14 @@ if np.isnan(ceiling).any():
 #
 # The "cDCGAN (02)" bars are your exported main run of notebook 02: the paper's concatenation
 # discriminator (see notebook 02) with DiffAugment and a moving average of G's weights in
-# `cpu`. Expect its 0.18–0.19 again (same judge, same noise). In `cpu` the tree is ahead of it
-# (0.34 against 0.19; 0.28 against 0.15 matched), with the projection term, which the cDCGAN
-# lacks. The fair comparison is 02's projection run with its auxiliary classifier, 0.59–0.64
-# (0.49 matched), drawn with four times the tree's channels (32 against 8; the tree at 32
-# takes 4–7 times as long a step) in 648 generator updates: the tree, with 1,600 updates,
-# reaches about three fifths of it (0.35–0.40; 0.27–0.31 matched) at this budget. In `smoke` the judge is near
-# chance, so the bars are grey and mean nothing.
+# `cpu`, with class-balanced batches. Expect its 0.22 again (same judge, same noise;
+# 0.17–0.22 over the runs measured). In `cpu` the tree is ahead of it (0.34 against 0.22;
+# 0.28 against 0.19 matched), with the projection term, which the cDCGAN lacks. The fair
+# comparison is 02's projection run with its auxiliary classifier, 0.68–0.80 (0.59–0.68
+# matched), drawn with four times the tree's channels (32 against 8; the tree at 32 takes
+# 4–7 times as long a step) in 648 generator updates: the tree, with 1,600 updates, reaches
+# about half of it (0.35–0.40; 0.27–0.31 matched) at this budget. In `smoke` the judge is
+# near chance, so the bars are grey and mean nothing.
 
 # %% [markdown]
 # ## Estimate the full run
