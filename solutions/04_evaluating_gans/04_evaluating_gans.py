@@ -480,38 +480,42 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   noise. It proves only that the pipeline runs.
 # - `cpu`: DenseNet at 48 px, a quarter of the paper's counts, 32 axes; 02's cDCGAN and 03's
 #   multi-scale GAN from their `cpu` runs. Not equal contests: the cDCGAN made 648 updates at
-#   width 32 with the paper's concatenation, DiffAugment and a moving average on about 2,600
-#   images; the tree about 1,600 updates at width 8 on about 1,300 images with notebook 03's
-#   projection term and a moving average.
+#   width 32 with the paper's concatenation, DiffAugment, class-balanced batches and a moving
+#   average on about 2,600 images; the tree about 1,600 updates at width 8 on about 1,300
+#   images with notebook 03's projection term and a moving average.
 #   - *This run* (a CPU with native bfloat16, where the feature network trains in
-#     bfloat16; winner first): the multi-scale GAN is lower (better) on **all 8 findings** —
-#     Atelectasis (67 vs 778), Cardiomegaly (63 vs 513), Effusion (65 vs 262), Infiltration
-#     (750 vs 776), Mass (448 vs 928), Nodule (216 vs 559), Pneumonia (166 vs 340) and
-#     Pneumothorax (158 vs 700). Pooled FID: multi-scale GAN 127, cDCGAN 461.
+#     bfloat16; winner first): the multi-scale GAN is lower (better) on **7 of 8 findings**
+#     — Atelectasis (67 vs 643), Cardiomegaly (63 vs 441), Effusion (65 vs 328), Mass (448
+#     vs 883), Nodule (216 vs 537), Pneumonia (166 vs 465) and Pneumothorax (158 vs 584) —
+#     and the cDCGAN on Infiltration (485 vs 750). Pooled FID: multi-scale GAN 127, cDCGAN 331.
 #   - *Against the noise*: real-vs-real in the 32 axes is 16 at n = 200, 34 at n = 100 and
-#     83–199 at n = 25–50. Six of the eight gaps (198–711 at n = 135–250) are far larger than
-#     the noise between two real samples. Infiltration's (25 at n = 250) is only about one
-#     and a half times it: weak evidence. Pneumonia's (174 at n = 60) is within it: none.
-#     Nodule's column means little anyway: the feature network barely sees 1–3 cm nodules
-#     at 48 px (AUC 0.63).
-#   - *Against the paper*: 6 of the 8 rankings agree — the paper's multi-scale wins on
-#     Atelectasis, Cardiomegaly, Mass, Nodule and Pneumothorax (gaps beyond the noise) and
-#     Infiltration (a weak one here); its two cDCGAN wins do not: Effusion (here a clear win
-#     for the tree) and Pneumonia (here within the noise).
-#   - *Against other runs*: these gaps compare one training run of each generator, not the
-#     spread between training runs. The same feature network gave 8 of 8 against notebook
-#     03's previous recipe (G every 5th step: FID 70, a closer pooled match but a tree that
-#     obeyed fewer findings). Earlier `cpu` recipes gave 5 of 8 (03 with an auxiliary
-#     classifier that blurred its chests; FID 1,251 against 584) and
-#     2 of 8 (against 02's earlier cDCGAN, whose FID was 221); an AVX2 CPU in float32
-#     (another feature network from the same seed and data, a tree with the paper's heads)
-#     gave 5 of 8 (FID 146 vs 163). The winner follows the recipe — here the DenseNet's
-#     features put the tree's crisper, speckled chests closer to the real ones than the
-#     cDCGAN's smoother ones — as much as the architectures.
-#   - Both generators are still far from real (FDD 63–928 where two real samples differ by
+#     83–199 at n = 25–50. Six of the tree's seven wins (263–575 at n = 135–250) and the
+#     cDCGAN's Infiltration win (265 at n = 250) are far larger than the noise between two
+#     real samples. Pneumonia's (299 at n = 60) is only about one and a half times the
+#     largest real-vs-real value at n = 25–50: weaker evidence. Nodule's column means
+#     little anyway: the feature network barely sees 1–3 cm nodules at 48 px (AUC 0.63).
+#   - *Against the paper*: 5 of the 8 rankings agree — the paper's multi-scale wins on
+#     Atelectasis, Cardiomegaly, Mass, Nodule and Pneumothorax (all gaps beyond the noise).
+#     Three do not: the paper's multi-scale win on Infiltration (here the cDCGAN's) and its
+#     two cDCGAN wins, Effusion and Pneumonia (here the tree's).
+#   - *Against other runs*: these gaps compare one training run of each generator. The
+#     cDCGAN trained before class-balanced batches (its recipe otherwise the same) lost all
+#     8 findings to this tree (FID 461): its Infiltration FDD was 776 instead of 485 and its
+#     Pneumonia 340 instead of 465. One finding's FDD moved by up to 290 between two
+#     training runs of the cDCGAN, as much as some of the gaps above: a ranking from one
+#     run per generator is a rough one. The same feature network gave 8 of 8 against
+#     notebook 03's previous recipe (G every 5th step: FID 70, a closer pooled match but a
+#     tree that obeyed fewer findings). Earlier `cpu` recipes gave 5 of 8 (03 with an
+#     auxiliary classifier that blurred its chests; FID 1,251 against 584) and 2 of 8
+#     (against 02's earlier cDCGAN, whose FID was 221); an AVX2 CPU in float32 (another
+#     feature network from the same seed and data, a tree with the paper's heads) gave 5 of
+#     8 (FID 146 vs 163). The winner follows the recipe — here the DenseNet's features put
+#     the tree's crisper, speckled chests closer to the real ones than the cDCGAN's smoother
+#     ones — as much as the architectures.
+#   - Both generators are still far from real (FDD 63–883 where two real samples differ by
 #     16–199 at the same n) after 648 and 1,600 generator updates instead of the paper's tens
-#     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.19–0.34 of
-#     the requests read as asked). A per-finding FDD then mostly measures how close a
+#     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.22 and 0.34
+#     of the requests read as asked). A per-finding FDD then mostly measures how close a
 #     generator's few kinds of chest lie to each finding's real images, not how well it
 #     draws that finding.
 #
