@@ -2,7 +2,8 @@
 
 nbval runs every notebook in `smoke`, which follows the `gpu` profile's code path. The `cpu`
 profile switches on code that neither of them reaches: 02's comparison run with the
-auxiliary classifier (`compare_discriminators`, `auxiliary_weight`); 03's projection term in
+auxiliary classifier (`compare_discriminators`, `auxiliary_weight`) and 02's class-balanced
+batches (`balance`); 03's projection term in
 the paper's conditional heads (`projection`) with a moving average of G (`ema_decay`), and
 03's class head (`auxiliary_weight`, a knob the notebook offers). Here each solution notebook
 runs whole, with the settings that only `cpu` sets laid over `smoke`, and the run's own log
@@ -44,6 +45,13 @@ print("{FACTS} " + json.dumps({{
     "ema_file": (run / "ema" / "ema.weights.h5").is_file(),
     "tau": [float(g.get_layer("self_attention").tau.numpy()) for g in (gan.generator, generator)],
 }}))"""
+
+
+# appended to 02: which findings its training batches carried, against the data's own counts
+FACTS_02_CELL = f"""import collections, json
+seen = collections.Counter(int(k) for _, y in train_ds.take(40) for k in np.argmax(y.numpy(), -1))
+own = collections.Counter(FINDINGS.index(r["labels"][0]) for r in index)
+print("{FACTS} " + json.dumps({{"seen": seen, "own": own, "steps_per_epoch": steps_per_epoch}}))"""
 
 
 def cpu_only_settings(assignment: str) -> dict:
@@ -89,8 +97,11 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
         monkeypatch.setenv(f"MEDGANLAB_{name}", str(scratch / folder))
     monkeypatch.setenv("MEDGANLAB_REFERENCE_ARTIFACTS", str(scratch / "reference"))
     nb = with_settings(assignment, settings)
-    if assignment == "03_multiscale_attention_gan":
-        nb.cells.append(nbformat.v4.new_code_cell(FACTS_CELL))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            FACTS_CELL if assignment == "03_multiscale_attention_gan" else FACTS_02_CELL
+        )
+    )
     NotebookClient(
         nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(scratch)}}
     ).execute()
@@ -107,9 +118,23 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
     printed = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
     # 03 compares its tree with the generator 02 exported into the same scratch folder
     assert "Skipping the comparison" not in printed
+    line = next(x for x in printed.splitlines() if x.startswith(FACTS))
+    facts = json.loads(line.removeprefix(FACTS))
+    if assignment == "02_conditional_gan":
+        # cpu samples the findings evenly: the rarest comes up about as often as any other
+        # (640 labels: a share's spread is about 0.014), the commonest less than its own share
+        own, seen = facts["own"], facts["seen"]
+        fair, n_own, n_seen = 1 / len(own), sum(own.values()), sum(seen.values())
+        for pick, more in ((min(own, key=own.get), True), (max(own, key=own.get), False)):
+            mine, got = own[pick] / n_own, seen.get(pick, 0) / n_seen
+            assert abs(mine - fair) > fair / 4, f"expected an imbalanced set: {own}"
+            halfway = (mine + fair) / 2
+            assert (got > halfway) if more else (got < halfway), (
+                f"expected balanced batches: finding {pick} in {got:.3f} of them, "
+                f"{mine:.3f} of the images: {facts}"
+            )
+        assert set(seen) <= set(own), f"expected only findings with images: {facts}"
     if assignment == "03_multiscale_attention_gan":
-        line = next(x for x in printed.splitlines() if x.startswith(FACTS))
-        facts = json.loads(line.removeprefix(FACTS))
         scales = {path.split("/")[0] for path in facts["projection"]}
         assert len(scales) == 3, f"expected a projection per scale: {facts}"
         assert facts["averaged"] and facts["ema_file"], (
