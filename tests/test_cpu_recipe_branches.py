@@ -1,7 +1,8 @@
-"""The `cpu` profile's own branches of notebooks 02 and 03 run, at smoke sizes.
+"""The `cpu` profile's own branches of notebooks 01, 02 and 03 run, at smoke sizes.
 
 nbval runs every notebook in `smoke`, which follows the `gpu` profile's code path. The `cpu`
-profile switches on code that neither of them reaches: 02's comparison run with the
+profile switches on code that neither of them reaches: 01's own rate for D
+(`d_learning_rate`), 02's comparison run with the
 auxiliary classifier (`compare_discriminators`, `auxiliary_weight`) and 02's class-balanced
 batches (`balance`); 03's projection term in
 the paper's conditional heads (`projection`) with a moving average of G (`ema_decay`), and
@@ -29,7 +30,10 @@ pytestmark = pytest.mark.slow
 # (assignment, settings beyond the cpu-only ones, the run folder's prefix, whether a class
 # head trains); a folder is <prefix>_smoke_<random>
 CASES = [
-    ("02_conditional_gan", {}, "02_conditional_gan_projection_ac1", True),
+    # 01's rates: G at twice D's
+    ("01_dcgan", {}, "01_dcgan", False),
+    # an epoch of the balanced (endless) stream: one pass's worth of steps, as in cpu
+    ("02_conditional_gan", {"steps_per_epoch": None}, "02_conditional_gan_projection_ac1", True),
     # two epochs with tau rising after the first: the average must get tau as it is set
     ("03_multiscale_attention_gan", {"epochs": 2, "tau_every_epochs": 1},
      "03_multiscale_attention_gan_projall_ema0.999", False),
@@ -85,7 +89,9 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
     from nbclient import NotebookClient
 
     settings = {**cpu_only_settings(assignment), **more}
-    if assignment == "02_conditional_gan":
+    if assignment == "01_dcgan":
+        assert settings.get("d_learning_rate"), "01: cpu no longer sets D's own rate"
+    elif assignment == "02_conditional_gan":
         assert settings.get("auxiliary_weight"), "02: cpu no longer sets the head"
     else:
         assert settings.get("projection") and settings.get("ema_decay"), (
@@ -97,11 +103,9 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
         monkeypatch.setenv(f"MEDGANLAB_{name}", str(scratch / folder))
     monkeypatch.setenv("MEDGANLAB_REFERENCE_ARTIFACTS", str(scratch / "reference"))
     nb = with_settings(assignment, settings)
-    nb.cells.append(
-        nbformat.v4.new_code_cell(
-            FACTS_CELL if assignment == "03_multiscale_attention_gan" else FACTS_02_CELL
-        )
-    )
+    facts_cell = {"02_conditional_gan": FACTS_02_CELL, "03_multiscale_attention_gan": FACTS_CELL}
+    if assignment in facts_cell:
+        nb.cells.append(nbformat.v4.new_code_cell(facts_cell[assignment]))
     NotebookClient(
         nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(scratch)}}
     ).execute()
@@ -118,6 +122,13 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
     printed = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
     # 03 compares its tree with the generator 02 exported into the same scratch folder
     assert "Skipping the comparison" not in printed
+    if assignment == "01_dcgan":  # the optimisers' rates the run's checkpoint recorded
+        stored = json.loads((Path(runs[0]) / "checkpoints" / "settings.json").read_text())
+        rates = [stored[f"{n}_optimizer"]["learning_rate"] for n in ("g", "d")]
+        assert rates == pytest.approx([settings["learning_rate"], settings["d_learning_rate"]]), (
+            f"expected G at {settings['learning_rate']} and D at its own rate: {stored}"
+        )
+        return
     line = next(x for x in printed.splitlines() if x.startswith(FACTS))
     facts = json.loads(line.removeprefix(FACTS))
     if assignment == "02_conditional_gan":
@@ -134,6 +145,8 @@ def test_cpu_only_branch_trains(assignment, more, prefix, head, scratch, monkeyp
                 f"{mine:.3f} of the images: {facts}"
             )
         assert set(seen) <= set(own), f"expected only findings with images: {facts}"
+        batch = profiles.profile_for(assignment, "smoke").batch_size
+        assert facts["steps_per_epoch"] == n_own // batch, f"expected one pass an epoch: {facts}"
     if assignment == "03_multiscale_attention_gan":
         scales = {path.split("/")[0] for path in facts["projection"]}
         assert len(scales) == 3, f"expected a projection per scale: {facts}"

@@ -126,6 +126,16 @@ def test_gpu_keeps_the_papers_learning_rates():
     assert profile_for("02_conditional_gan", "gpu").d_learning_rate is None
     assert profile_for("02_conditional_gan", "gpu").batch_size == 64  # DCGAN's
     assert profile_for("01_dcgan", "gpu").learning_rate == 2e-4
+    for name in ("01_dcgan", "03_multiscale_attention_gan"):  # one rate for both networks
+        assert profile_for(name, "gpu").d_learning_rate is None, name
+
+
+def test_only_the_cpu_recipe_samples_the_findings_evenly():
+    """Class-balanced batches are 02's cpu lever; gpu (and smoke, on gpu's code path) keep
+    the data's own frequencies, as published."""
+    assert profile_for("02_conditional_gan", "cpu").balance
+    for profile in ("gpu", "smoke"):
+        assert not profile_for("02_conditional_gan", profile).balance, profile
 
 
 def test_gpu_trains_the_gans_as_published_without_recipe_levers():

@@ -241,6 +241,27 @@ def test_a_run_on_a_regenerated_data_set_does_not_resume_silently(tmp_path):
     assert int(regenerated.global_step.numpy()) == 0
 
 
+def test_a_run_read_another_way_is_refused_and_the_plain_reading_resumes(tmp_path):
+    """Class-balanced batches (data_settings) are a different run of the same data set: a
+    run recorded without them is refused, not resumed, when they are switched on."""
+    from medganlab.data.manifest import write_manifest
+
+    data, checkpoint_dir = tmp_path / "cxr", tmp_path / "ckpt"
+    data.mkdir()
+    write_manifest(data, "cxr-phantom", {"generator_version": 6, "n": 8})
+    fit_gan(new_gan(), dataset(2), 1, checkpoint_dir=checkpoint_dir, verbose=0, data_root=data)
+    files = {p.name: p.read_bytes() for p in checkpoint_dir.iterdir()}
+    balanced = new_gan()
+    with pytest.raises(ValueError, match=r"data balance: None -> True.*delete"):
+        fit_gan(balanced, dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0,
+                data_root=data, data_settings={"balance": True})  # fmt: skip
+    assert {p.name: p.read_bytes() for p in checkpoint_dir.iterdir()} == files, "nothing lost"
+    assert int(balanced.global_step.numpy()) == 0
+    again = fit_gan(new_gan(), dataset(2), 2, checkpoint_dir=checkpoint_dir, verbose=0,
+                    data_root=data, data_settings={})  # fmt: skip
+    assert again.epoch == [1], "no settings beyond the plain reading: the run resumes"
+
+
 def test_checkpoints_that_recorded_no_data_set_still_resume(tmp_path):
     checkpoint_dir = tmp_path / "ckpt"
     fit_gan(new_gan(), dataset(2), 1, checkpoint_dir=checkpoint_dir, verbose=0)

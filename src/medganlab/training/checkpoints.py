@@ -25,8 +25,9 @@ import json
 import os
 import random
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -45,7 +46,11 @@ class _State:
     """The ``tf.train.Checkpoint`` of a GAN plus its position counters."""
 
     def __init__(
-        self, gan: GAN, directory: str | os.PathLike, data_root: str | os.PathLike | None = None
+        self,
+        gan: GAN,
+        directory: str | os.PathLike,
+        data_root: str | os.PathLike | None = None,
+        data_settings: Mapping[str, Any] | None = None,
     ):
         if not isinstance(gan, GAN):
             raise ValueError(f"expected a medganlab GAN, got {type(gan).__name__}")
@@ -55,6 +60,8 @@ class _State:
         self.gan = gan
         self.directory = Path(directory).expanduser()
         self.data = None if data_root is None else dataset_identity(Path(data_root))
+        if data_settings:  # how the data are read (e.g. class-balanced), beside what they are
+            self.data = {**(self.data or {}), **dict(data_settings)}
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         self.checkpoint = tf.train.Checkpoint(
@@ -250,6 +257,8 @@ class GanCheckpoint(keras.callbacks.Callback):
     Args:
         directory: where to keep the checkpoints (any path, e.g. on Google Drive).
         every_n_steps: also save mid-epoch every this many steps (``None``: epoch ends only).
+        data_root, data_settings: the data set and how it is read, kept and compared on
+            resume (see :func:`fit_gan`).
 
     Attributes:
         step_offset: steps of the current epoch done before this ``fit()`` started (set by
@@ -262,6 +271,7 @@ class GanCheckpoint(keras.callbacks.Callback):
         directory: str | os.PathLike,
         every_n_steps: int | None = None,
         data_root: str | os.PathLike | None = None,
+        data_settings: Mapping[str, Any] | None = None,
     ):
         super().__init__()
         if every_n_steps is not None and every_n_steps < 1:
@@ -269,6 +279,7 @@ class GanCheckpoint(keras.callbacks.Callback):
         self.directory = Path(directory).expanduser()
         self.every_n_steps = every_n_steps
         self.data_root = data_root
+        self.data_settings = dict(data_settings or {})
         self.step_offset = 0
         self.last_saved: str | None = None
         self._state: _State | None = None
@@ -278,7 +289,7 @@ class GanCheckpoint(keras.callbacks.Callback):
         """The checkpoint of ``gan`` (default: the model being trained)."""
         gan = gan if gan is not None else self.model
         if self._state is None or self._state.gan is not gan:
-            self._state = _State(gan, self.directory, self.data_root)
+            self._state = _State(gan, self.directory, self.data_root, self.data_settings)
         return self._state
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -345,6 +356,7 @@ def fit_gan(
     verbose: int | str | None = None,
     every_n_steps: int | None = None,
     data_root: str | os.PathLike | None = None,
+    data_settings: Mapping[str, Any] | None = None,
 ) -> keras.callbacks.History:
     """Train ``gan`` to ``epochs`` epochs, resuming from the last checkpoint in ``checkpoint_dir``.
 
@@ -366,6 +378,10 @@ def fit_gan(
             generation parameters, e.g. the phantom's generator version; the folder's path
             when it has no manifest) is kept with the checkpoints, so a run on a regenerated
             or other data set is refused instead of resumed.
+        data_settings: how ``dataset`` reads that folder, when it matters for the run
+            (e.g. ``{"balance": True}`` for class-balanced batches): kept and compared with
+            the data set's identity. Pass only settings that differ from the plain reading,
+            so that runs recorded before a setting existed still resume.
 
     Returns:
         The ``keras.callbacks.History`` of the epochs trained by this call.
@@ -383,7 +399,10 @@ def fit_gan(
     epoch, skip, checkpointer = 0, 0, None
     if checkpoint_dir is not None:
         checkpointer = GanCheckpoint(
-            checkpoint_dir, every_n_steps=every_n_steps, data_root=data_root
+            checkpoint_dir,
+            every_n_steps=every_n_steps,
+            data_root=data_root,
+            data_settings=data_settings,
         )
         restored = checkpointer.state(gan).restore()
         if restored is not None:
