@@ -201,5 +201,7 @@ def test_01_rows_keep_dcgans_rates_unless_they_set_their_own():
     rows = {r: o for a, r, o in RECIPES if a == "01_dcgan"}
     base, _ = split_overrides("01_dcgan", "cpu", rows["base"])
     assert (base.learning_rate, base.d_learning_rate) == (2e-4, None), "DCGAN as published"
-    now, _ = split_overrides("01_dcgan", "cpu", rows["glr4"])
-    assert now == profile_for("01_dcgan", "cpu"), "expected the row glr4 to be the cpu recipe"
+    twice, _ = split_overrides("01_dcgan", "cpu", rows["glr4"])
+    assert (twice.learning_rate, twice.d_learning_rate) == (4e-4, 2e-4), "G at twice D's rate"
+    now, _ = split_overrides("01_dcgan", "cpu", rows["glr4_dlr1"])
+    assert now == profile_for("01_dcgan", "cpu"), "expected the row glr4_dlr1 to be the cpu recipe"

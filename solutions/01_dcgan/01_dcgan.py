@@ -410,13 +410,15 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # are (`cfg` shows which are on in your profile):
 #
 # - **Learning rates** (`cfg.learning_rate` for G, `cfg.d_learning_rate` for D, which uses
-#   G's rate when `None`): DCGAN's 2e-4 for both in `gpu`. In `cpu` G learns twice as fast
-#   as D (4e-4 and 2e-4). In a short run D learns its easier task first and wins: with
+#   G's rate when `None`): DCGAN's 2e-4 for both in `gpu`. In `cpu` G learns four times as
+#   fast as D (4e-4 and 1e-4). In a short run D learns its easier task first and wins: with
 #   2e-4 for both, D's loss ended at 0.09–0.54 and G's at 4.7–6.1, far from the log 2 lines,
-#   and the samples looked alike (diversity 0.67–0.81 of the real images'). With G twice as
-#   fast: D's loss 0.2–0.8, G's 2.9–5.2, diversity 0.71–0.92, and the samples' Fréchet
-#   distance (how far their statistics in a classifier's features lie from the real
-#   images', lower is better; notebook 04 builds it) 13–30 instead of 22–74.
+#   and the samples looked alike (diversity 0.67–0.81 of the real images'). With G at twice
+#   D's rate (4e-4 and 2e-4): D's loss 0.2–0.8, G's 2.9–5.2, diversity 0.71–0.92. With D
+#   slowed to 1e-4 as well: D's loss 0.75–0.98, G's 1.7–2.2 (the nearest to the log 2 lines),
+#   diversity 0.81–0.97, and the samples' Fréchet distance (how far their statistics in a
+#   classifier's features lie from the real images', lower is better; notebook 04 builds it)
+#   14–25 instead of 22–74.
 # - **Differentiable augmentation** (`cfg.diff_augment`, Zhao et al. 2020): every image the
 #   discriminator sees in training, real or generated, gets the same kind of random
 #   brightness/contrast change, shift and erased square. With a few thousand images D can
@@ -439,17 +441,17 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # | … with the average | 74 / 33 | 0.81 / 0.78 |
 # | … with DiffAugment and the average | 7.5 / 8.6 | 0.46 / 0.46 |
 # | … the same without the brightness/contrast transform | 12 / 10 | 0.42 / 0.38 |
-# | **G at twice D's rate** (`cpu`) | 13–30 | 0.86–0.92 |
-# | … with D at a quarter of G's rate (1e-4) instead | 14 | 0.88 |
+# | G at twice D's rate (4e-4 and 2e-4) | 24–30 | 0.86–0.91 |
 # | … with the average | 13 / 26 | 0.92 / 0.89 |
 # | … with DiffAugment (no cutout) and the average | 17 / 14 | 0.33 / 0.37 |
+# | **G at four times D's rate** (4e-4 and 1e-4, `cpu`) | 14–25 | 0.81–0.88 |
 #
-# At DCGAN's rates DiffAugment draws sharper chests (a lower Fréchet distance); at the `cpu`
-# rates only the average's improved. Either way the samples come out much more alike, with
-# or without its brightness change. For a first GAN, varied samples
-# matter more than slightly sharper ones, and the rates alone gave the most variety (this
-# notebook's own run: 0.71, against 0.67 with DCGAN's rates). Notebook 02, whose data set
-# is smaller per finding, turns both levers on.
+# At DCGAN's rates DiffAugment draws sharper chests (a lower Fréchet distance); with G at
+# twice D's rate only the average's improved. Either way the samples come out much more
+# alike, with or without its brightness change. For a first GAN, varied samples matter more
+# than slightly sharper ones, and the rates alone gave the most variety. This notebook's own
+# runs: 0.67 with DCGAN's rates, 0.71 with G at twice D's rate, 0.97 with the `cpu` rates.
+# Notebook 02, whose data set is smaller per finding, turns both levers on.
 
 # %%
 d_for_training = (augmented_discriminator(discriminator, cfg.diff_augment, seed=cfg.seed)
@@ -477,10 +479,11 @@ sampler = ema.attach(generator) if ema else generator
 # grid maps the generator's `[-1, 1]` to `[0, 1]` (black to white) and is shown on that fixed
 # range, so a grey image really is grey: an untrained generator (the `smoke` run) draws flat
 # mid-grey squares. The `cpu` run draws chests: dark lung fields with a ribbed texture, the
-# mediastinum between them, the diaphragm domes over a bright abdomen, the shoulders and
-# clavicles at the top, in some samples a white patch in a lung. The heart's border is a
-# soft edge, not the sharp one of the real images. Many samples share one shape: in our
-# run the diversity (below) was 0.71 of the real images'.
+# mediastinum between them widening into the heart shadow, the diaphragm domes over a bright
+# abdomen, the shoulders and clavicles at the top, in some samples a white patch in a lung.
+# The heart's border is a soft edge, not the sharp one of the real images. The samples vary
+# in lung shape, exposure and findings: in our run the diversity (below) was 0.97 of the
+# real images'.
 
 # %%
 show_images([samples.grids[-1]], size=6, vmin=0, vmax=1, suptitle=f"Generated after {cfg.epochs} epoch(s)")
@@ -492,12 +495,13 @@ plt.show()
 # while the generator's climbs means D has won and G gets no useful gradient; samples that all
 # look alike while the losses oscillate mean *mode collapse*.
 #
-# What the `cpu` run looks like: D ahead of G after the first epochs. With the `cpu` rates D's
-# loss ended at 0.2–0.8 and G's at 2.9–5.2 in our runs (with DCGAN's 2e-4 for both: 0.09–0.54
-# and 4.7–6.1). The course aims at a sample diversity of 0.8 of the real images' or more at
-# this budget; the course's benchmark runs of this recipe gave 0.86–0.92, but this notebook's
-# own run 0.71, with D at 0.22 and G at 5.2: the same settings vary that much between runs.
-# Below the aim the grid repeats a few chest shapes (partial mode collapse), as in ours. A
+# What the `cpu` run looks like: D far ahead after the first epoch (its loss near 0.1, G's
+# near 4–5), then the two settle. With the `cpu` rates D's loss ended at 0.75–0.98 and G's
+# at 1.7–2.2 in our runs (with DCGAN's 2e-4 for both: 0.09–0.54 and 4.7–6.1). The course aims
+# at a sample diversity of 0.8 of the real images' or more at this budget; our three runs of
+# this recipe gave 0.81, 0.88 and 0.97 (this notebook's). Runs vary: with G at twice D's
+# rate the benchmark gave 0.86–0.91 but one run of this notebook 0.71, with D's loss at
+# 0.22. Below the aim the grid repeats a few chest shapes (partial mode collapse). A
 # diversity that keeps falling, with the grid's samples converging on one chest, is full
 # mode collapse; the health check warns below 0.1.
 
