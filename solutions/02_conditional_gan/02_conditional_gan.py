@@ -31,7 +31,7 @@
 #
 # **What you'll need**: notebook 01 (DCGAN, losses, train step). Runs in seconds (`smoke`),
 # about 15 minutes (`cpu`: two training runs on 2 idle cores; measured 15.3 minutes in all on
-# an older 2-core CPU, 4 minutes on a newer one in float32 and 3 with bfloat16, a 16-bit
+# an older 2-core CPU, 4–6 minutes on a newer one in float32 and 3 with bfloat16, a 16-bit
 # format some CPUs compute natively: the setup cell prints the precision it picked), or about 25 minutes on a T4 (`gpu`: 128x128, 25 epochs, the paper's run only).
 
 # %% [markdown]
@@ -392,9 +392,9 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   every finding equally often, so the rarest (about 55 Pneumonia images) comes up as often
 #   as the commonest (about 780 Infiltration): in D's real batches, as G's requested labels
 #   and for the class head. An epoch keeps as many steps as one pass over the images
-#   (`nih.balanced_steps`), so the run makes as many updates (in bfloat16 its training took
-#   99 s against 96; the whole notebook in float32 on AVX2 kernels 6.1 min against 4.8, the
-#   mixing of eight streams costing more there). With the auxiliary classifier it
+#   (`nih.balanced_steps`), so the run makes as many updates at about the same cost (the
+#   eight mixed streams take about 2 s of input work in a whole run; training steps took
+#   0–8 % longer side by side in one process). With the auxiliary classifier it
 #   lifted the comparison run from 0.59–0.64 to 0.68–0.80 (two seeds and this notebook's
 #   run; table below) and no finding stayed at 0: Pneumonia, read as asked 0–1 times in 64
 #   before, came to 24–41. Without a term that asks for the finding it does little: the
