@@ -502,8 +502,12 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #     cDCGAN trained before class-balanced batches (its recipe otherwise the same) lost all
 #     8 findings to this tree (FID 461): its Infiltration FDD was 776 instead of 485 and its
 #     Pneumonia 340 instead of 465. One finding's FDD moved by up to 290 between two
-#     training runs of the cDCGAN, as much as some of the gaps above: a ranking from one
-#     run per generator is a rough one. The same feature network gave 8 of 8 against
+#     training runs of the cDCGAN, as much as some of the gaps above. A second run of the
+#     tree (notebook 03 with seed 43, 0.33 of its requests read as asked) against the same
+#     cDCGAN gave the same 7 of 8 (FID 126 vs 331); its FDDs moved by 5–176 (Pneumonia 166
+#     to 342: a gap of 123, no longer beyond the real-vs-real spread; Atelectasis 67 to 73,
+#     Effusion 65 to 60). A ranking from one run per generator is a rough one; rankings whose
+#     gaps lie far beyond both spreads held. The same feature network gave 8 of 8 against
 #     notebook 03's previous recipe (G every 5th step: FID 70, a closer pooled match but a
 #     tree that obeyed fewer findings). Earlier `cpu` recipes gave 5 of 8 (03 with an
 #     auxiliary classifier that blurred its chests; FID 1,251 against 584) and 2 of 8
