@@ -431,9 +431,10 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # To try the last two yourself: `cfg = cfg.replace(diff_augment=("color", "translation",
 # "cutout"), ema_decay=0.999)` before this cell, in a new run folder.
 #
-# Why `cpu` changes only the rates, measured on the `cpu` profile (620 updates, the course's
-# quality bench; "G / average" where the run kept a moving average; a range where the same
-# settings trained twice, and such twins differed by more than 3x in Fréchet distance):
+# Why `cpu` changes only the rates, measured on the `cpu` profile (620 updates) by the
+# course's benchmark (`make bench`: the course's own training runs, outside this notebook;
+# "G / average" where the run kept a moving average; a range where the same settings
+# trained twice, and such twins differed by up to about 3x in Fréchet distance):
 #
 # | recipe | Fréchet (G / average) | diversity (real = 1) |
 # |---|---|---|
@@ -444,14 +445,15 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # | G at twice D's rate (4e-4 and 2e-4) | 24–30 | 0.86–0.91 |
 # | … with the average | 13 / 26 | 0.92 / 0.89 |
 # | … with DiffAugment (no cutout) and the average | 17 / 14 | 0.33 / 0.37 |
-# | **G at four times D's rate** (4e-4 and 1e-4, `cpu`) | 14–25 | 0.81–0.88 |
+# | **G at four times D's rate** (4e-4 and 1e-4, `cpu`) | 14–25 | 0.81–0.88 (this notebook's run: 0.97) |
 #
 # At DCGAN's rates DiffAugment draws sharper chests (a lower Fréchet distance); with G at
-# twice D's rate only the average's improved. Either way the samples come out much more
+# twice D's rate only the moving average's samples came out sharper (26 to 14; G's own went
+# from 13 to 17). Either way the samples come out much more
 # alike, with or without its brightness change. For a first GAN, varied samples matter more
 # than slightly sharper ones, and the rates alone gave the most variety. This notebook's own
 # runs: 0.67 with DCGAN's rates, 0.71 with G at twice D's rate, 0.97 with the `cpu` rates.
-# Notebook 02, whose data set is smaller per finding, turns both levers on.
+# Notebook 02, which learns eight findings from about 2,600 images, turns both levers on.
 
 # %%
 d_for_training = (augmented_discriminator(discriminator, cfg.diff_augment, seed=cfg.seed)
@@ -500,7 +502,7 @@ plt.show()
 # at 1.7–2.2 in our runs (with DCGAN's 2e-4 for both: 0.09–0.54 and 4.7–6.1). The course aims
 # at a sample diversity of 0.8 of the real images' or more at this budget; our three runs of
 # this recipe gave 0.81, 0.88 and 0.97 (this notebook's). Runs vary: with G at twice D's
-# rate the benchmark gave 0.86–0.91 but one run of this notebook 0.71, with D's loss at
+# rate the course's benchmark gave 0.86–0.91 but one run of this notebook 0.71, with D's loss at
 # 0.22. Below the aim the grid repeats a few chest shapes (partial mode collapse). A
 # diversity that keeps falling, with the grid's samples converging on one chest, is full
 # mode collapse; the health check warns below 0.1.

@@ -30,9 +30,10 @@
 #   and how an auxiliary classifier teaches D the findings.
 #
 # **What you'll need**: notebook 01 (DCGAN, losses, train step). Runs in seconds (`smoke`),
-# about 15 minutes (`cpu`: two training runs on 2 idle cores; measured 15.3 minutes in all on
-# an older 2-core CPU, 4–6 minutes on a newer one in float32 and 3 with bfloat16, a 16-bit
-# format some CPUs compute natively: the setup cell prints the precision it picked), or about 25 minutes on a T4 (`gpu`: 128x128, 25 epochs, the paper's run only).
+# 3–6 minutes on a recent 2-core CPU (`cpu`: two training runs; 3 minutes with bfloat16, a
+# 16-bit format some CPUs compute natively, 4–6 in float32; the setup cell prints the
+# precision it picked) and up to about 16 on an older one, or about 25 minutes on a T4
+# (`gpu`: 128x128, 25 epochs, the paper's run only).
 
 # %% [markdown]
 # ## Setup
@@ -391,13 +392,13 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   frequencies, as published), `True` in `cpu`. `nih.make_dataset(..., balance=True)` draws
 #   every finding equally often, so the rarest (about 55 Pneumonia images) comes up as often
 #   as the commonest (about 780 Infiltration): in D's real batches, as G's requested labels
-#   and for the class head. An epoch keeps as many steps as one pass over the images
-#   (`nih.balanced_steps`), so the run makes as many updates at about the same cost (the
-#   eight mixed streams take about 2 s of input work in a whole run; training steps took
-#   0–8 % longer side by side in one process). With the auxiliary classifier it
-#   lifted the comparison run from 0.59–0.64 to 0.68–0.80 (two seeds and this notebook's
-#   run; table below) and no finding stayed at 0: Pneumonia, read as asked 0–1 times in 64
-#   before, came to 24–41. Without a term that asks for the finding it does little: the
+#   and for the auxiliary classifier's head (the comparison run's, explained below). An
+#   epoch keeps as many steps as one pass over the images (`nih.balanced_steps`), so the run
+#   makes as many updates at about the same cost. With the auxiliary classifier it
+#   lifted the comparison run from 0.59–0.64 to 0.67–0.80 (two seeds and this notebook's
+#   runs; table below) and no finding stayed at 0: Pneumonia, read as asked 0–1 times in 64
+#   before, came to 24–41. Without the auxiliary classifier, whose loss asks G for the
+#   finding, it does little: the
 #   concatenation run stayed at 0.17–0.22, and the projection run without the head (batch
 #   64) went from 0.24 to 0.22.
 # - **Which discriminator** (`cfg.discriminator`): yours, the paper's concatenation; the
@@ -640,7 +641,9 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # **What a good run looks like.** Each row of the grid looks like its own finding (a large
 # heart for Cardiomegaly, a white basal meniscus — fluid at the lung base, curving up at the side — for Effusion, a round opacity for Mass), the
 # bars stand well above the dashed chance line for every finding, and the diversity stays
-# well above 0 (1 would be as varied as the data; the measured runs gave 0.4–0.6). The reference classifier is right on about 95 % of real held-out images (its
+# well above 0 (1 would be as varied as the data; the measured runs gave 0.4–0.6, with or
+# without DiffAugment: less varied than notebook 01's samples, 0.8–0.97, but no collapse,
+# which is near 0; a short run here learns eight findings as well as the chest). The reference classifier is right on about 95 % of real held-out images (its
 # accuracy is printed above the chart), so that is about the ceiling of these bars. A generator that ignores its label draws
 # the same chest in every row: one or two findings then collect all the "hits" (whichever
 # the classifier sees in an average chest, often Infiltration) and the others sit at 0.
@@ -648,13 +651,13 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # Measured in the `cpu` profile (64 images per finding), mean over the eight findings, with
 # the Fréchet distance beside it (how far the generated images' feature statistics, on the
 # classifier's last layer, lie from the real ones'; lower is better; notebook 04 builds it).
-# Runs of this length vary by about ±0.05: the same recipe gave 0.24 and 0.17 on two
-# versions of the data set. Each range spans the trained G and its moving average (which
-# this notebook draws from), for the projection row both data sets, and for the rows of
-# this notebook's runs also the notebook's own result. "+" adds a lever to the row above
-# it, "…" adds one lever to the projection row, and "–" is not measured:
+# Runs of this length vary by about ±0.05: the same recipe gave 0.24 and 0.17 in two runs.
+# Each range spans the trained G and its moving average (which this notebook draws from),
+# unless the row names them apart, and for the rows of this notebook's runs also the
+# notebook's own results. "+" adds a lever to the row above it, "…" starts from the
+# projection row and changes what it names, and "–" is not measured:
 #
-# | run (batch 64, 400 updates, unless said) | mean accuracy | findings at 0 | Fréchet |
+# | run (batch 64 and 10 epochs, 400 updates, unless said) | mean accuracy | findings at 0 | Fréchet |
 # |---|---|---|---|
 # | the paper's concatenation alone | 0.16 | 5 | 146 |
 # | + DiffAugment (with cutout) and EMA | 0.13–0.14 | 6 | 57 |
@@ -674,7 +677,7 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # | the same without cutout (320 updates) | 0.35–0.38 | 0–1 | 19–22 |
 # | + batch 32 (648 updates, same images) | 0.48–0.57 | 0–1 | 8–10 |
 # | + G's rate 4e-4 (the comparison run before class-balanced sampling) | 0.59–0.64 | 0–1 | 10–15 |
-# | + class-balanced sampling (**this notebook's `cpu` comparison run**) | **0.68–0.80** (G 0.56–0.72) | 0 | 8–13 (G 13–24) |
+# | + class-balanced sampling (**this notebook's `cpu` comparison run**) | **0.67–0.80** (the average; G 0.56–0.72) | 0 | 8–13 (G 13–24) |
 # | "the same without cutout" with G's rate 4e-4 instead of batch 32 | 0.51–0.53 | 0 | 11–15 |
 # | "the same without cutout" with both rates 4e-4 | 0.36–0.49 | 0 | 17–40 |
 # | "+ batch 32" at batch 16 instead (1,304 updates) | 0.57–0.60 | 0 | 8–15 |
@@ -683,10 +686,11 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # The auxiliary classifier moves the bars well past the spread, and more updates of the
 # same images move them again: batch 32 instead of 64 lifted the projection run from
 # 0.35–0.38 to 0.48–0.57, a generator learning twice as fast as D to 0.59–0.64, and
-# class-balanced batches to 0.68–0.80. The comparison run's grid rows differ: a white base
+# class-balanced batches to 0.67–0.80. The comparison run's grid rows differ: a white base
 # with a curved upper edge for Effusion, coarse streaks for Infiltration, a wider heart for
 # Cardiomegaly, a white patch at one lung base for Atelectasis and a bright patch in the
-# lower lung for Pneumonia; the Mass and Nodule rows look much like plain chests. Weighted 3x, the head wins over realism: G draws what the head reads as
+# lower lung for Pneumonia; the Mass and Nodule rows look much like plain chests to the eye
+# (the judge still reads most Nodule requests as asked, below). Weighted 3x, the head wins over realism: G draws what the head reads as
 # the finding (the head itself agrees on 65 % of the fakes) but the judge, a separate
 # classifier, does not, and the chests blur. The levers that help the projection run help
 # the paper's concatenation much less: nothing in its real-or-fake game asks for the
@@ -698,8 +702,8 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # Cardiomegaly 0.97, Infiltration 0.92, Nodule 0.77, Atelectasis 0.47, Pneumonia 0.38 and
 # Mass 0.05. Its Pneumonia requests came out as a bright patch in the lower right lung
 # field (on the image's left), read as asked (24 of 64) or as Mass (22); the Mass requests
-# as chests the judge filed under Pneumothorax (43) or Nodule (18): at 64 px a small round
-# opacity is the subtlest of the eight. Before class-balanced sampling the same recipe gave
+# as chests the judge filed under Pneumothorax (43) or Nodule (18): at 64 px a mass drawn as
+# a faint round opacity is easily read as another finding. Before class-balanced sampling the same recipe gave
 # 0.59–0.64 with Pneumonia at 0–1 of 64: the rarest finding is the last to come. In float32
 # (a CPU without bfloat16, here emulated by AVX2 kernels) this recipe gave 0.67 for the
 # projection run, with Mass lowest (2 of 64) and no finding at 0, and 0.22 for the
@@ -708,7 +712,7 @@ show_metrics("02_conditional_gan: conditional accuracy",
 # cannot place: in one earlier concatenation run almost every request was read as
 # Pneumonia, so a high bar in a run whose requests all land in one column is not
 # obedience. With longer training, findings with many images (Infiltration, Effusion) are
-# learnt first and rare or small ones (Pneumonia, Nodule) last, just as for a classifier.
+# learnt first and rare or subtle ones (Pneumonia, Mass) last, just as for a classifier.
 # The `smoke` profile trains both the generator and the reference classifier for a few
 # steps only: the classifier is near chance, so the chart is greyed out and its bars only
 # show which finding the classifier guesses. The multi-scale GAN of notebook 03 and the

@@ -778,14 +778,14 @@ assert not changes(tiny.generator, lambda: multiscale_train_step(tiny, reals, la
 # The GAN trains with Adam (β1 0.5) at `cfg.learning_rate` for G and `cfg.d_learning_rate`
 # for D (`None`: G's rate): the paper's 2·10⁻⁵ for both in `gpu`, but 2·10⁻⁴ for both in
 # `cpu`. The paper's rate is sized for 25,000 generator updates; the `cpu`
-# run makes 1,600 (these learning-rate measurements are from older 20-epoch runs of about
-# 320), and at 2·10⁻⁵ they leave blotches where the lungs
+# run makes 1,600. In earlier 20-epoch test runs (about 320 G updates) 2·10⁻⁵ left blotches
+# where the lungs
 # should be (measured: Fréchet distance 106 — the distance between generated and real
 # feature statistics that you implement in notebook 04, here on the reference classifier's
 # features, lower is better — and every row read as Effusion), while DCGAN's 2·10⁻⁴ draws
 # chests with lung fields, domes and a mediastinum (Fréchet 27–50 with the paper's losses,
-# same data and steps). A rate is part of a step budget, not a constant. (G at twice D's
-# rate, which helped notebooks 01 and 02, was unsteady here: see *Other levers* below.) The sample grid draws the top scale, one row per finding; the τ
+# same data and steps). A rate is part of a step budget, not a constant. (A faster G than D,
+# which helped notebooks 01 and 02, was unsteady here: see *Other levers* below.) The sample grid draws the top scale, one row per finding; the τ
 # schedule runs as a callback and logs τ every epoch.
 #
 # **`cpu` only: a projection term** (`cfg.projection`; not in the paper, and `None` in `gpu`
@@ -915,7 +915,8 @@ plt.show()
 # **Why five D steps per G update** in the paper (and in `gpu`), **and two in `cpu`**:
 # measured with the paper's heads, G updated on every step (`d_steps_per_g_step=1`, 10
 # epochs: 800 G updates in about the time of the 20-epoch 1:5 run) collapsed — every column
-# of a row drew the same chest (diversity 0.41), Fréchet 90 instead of 50 — and two findings
+# of a row drew the same chest (diversity 0.41, against about 1 for this notebook's `cpu`
+# recipe), Fréchet 90 instead of 50 — and two findings
 # took all the hits: the tree needs D ahead of it. With the projection term and the average,
 # G on every 2nd step was the best lever we measured: 1,600 G updates instead of 640, in 1.5
 # times the training time, and the average then read 0.35–0.40 of its requests as asked
@@ -1177,24 +1178,26 @@ if np.isnan(ceiling).any():
 #
 # Rows 1–5 come from one or two of the course's benchmark runs (outside this notebook). Rows
 # 1–3: ranges over the trained G and its moving average. Rows 4–5: the average only, two
-# seeds (row 4's each trained twice; the trained G read 0.19–0.25 there, and 0.28–0.32 with
+# seeds (each of row 4's seeds trained twice; the trained G read 0.19–0.25 there, and 0.28–0.32 with
 # Fréchet 29–114 in row 5: the average is the steadier sampler). The same recipe and seed
 # trained twice can differ by 0.07: a single run's mean is a rough number. The last row is
 # this notebook's run in bfloat16 (Atelectasis and Mass at 0, Nodule at 0.02), again with
-# `cfg.seed = 43` (Atelectasis, Mass and Nodule at 0; Pneumothorax 1.00, Infiltration and
-# Pneumonia 0.58) and in float32 (Infiltration and Mass at 0). The Fréchet distance is the one you implement in notebook
+# `cfg.seed = 43` (Atelectasis, Mass and Nodule at 0; Pneumothorax 1.00, Infiltration 0.59,
+# Pneumonia 0.58) and in float32 (Infiltration and Mass at 0). The benchmark's "0–1 findings
+# at 0" did not recur in this notebook's runs (2–3). The Fréchet distance is the one you implement in notebook
 # 04, computed here on the judge's features with 512 images (not on 04's DenseNet, so not
 # comparable with 04's FDD or FID): with the projection term the tree's chests come closest
 # to the real ones of any `cpu` runs of it.
 #
-# With this recipe the average's Pneumothorax is read as asked in every run (0.92–0.97);
-# Effusion in the two benchmark runs (0.98–1.00) but only 0.20 in the notebook's, where the
-# judge read 43 of 64 as Pneumonia (and Pneumonia itself as asked 0.70 of the time, against
-# 0–0.06 in the benchmark runs): the tree's two "white lower lung" findings trade places
-# between runs. Cardiomegaly 0.17–0.53, Atelectasis 0–0.38,
-# Infiltration 0.05–0.28, Nodule 0.02–0.25, and Mass 0–0.05 in every run. The table printed
-# under the bars shows where the missed requests go: mostly to Pneumothorax and Pneumonia
-# (in our run), the findings the tree has learned best.
+# With this recipe the average's Pneumothorax is read as asked in every run (0.92–1.00).
+# Effusion is read as asked in the two benchmark runs (0.98–1.00) and in float32 (0.95), but
+# only 0.20–0.28 in the notebook's bfloat16 runs, where the judge read 40–43 of 64 as
+# Pneumonia (and Pneumonia itself as asked 0.58–0.70 of the time, against 0–0.06 in the
+# benchmark runs): the tree's two "white lower lung" findings trade places between runs.
+# Over the five runs: Cardiomegaly 0.17–0.92, Atelectasis 0–0.38, Infiltration 0–0.59,
+# Nodule 0–0.25, and Mass 0–0.05. The table printed under the bars shows where the missed
+# requests go: mostly to Pneumothorax and Pneumonia (in our runs), the findings the tree has
+# learned best.
 #
 # **The auxiliary classifier** (`cfg.auxiliary_weight = 3`, the former `cpu` recipe) asks G
 # outright for the label through a class head on the top D. It raised the share read as
@@ -1240,8 +1243,8 @@ if np.isnan(ceiling).any():
 # On top of this `cpu` recipe (the average's share, matched in brackets):
 #
 # - the head at weight 1: 0.30 (0.32), five findings at 0;
-# - G at twice D's rate (`cfg.learning_rate = 4e-4`, `cfg.d_learning_rate = 2e-4`, the
-#   lever that helped notebooks 01 and 02): 0.54 (0.41) and 0.36 (0.29) in two benchmark
+# - G at twice D's rate (`cfg.learning_rate = 4e-4`, `cfg.d_learning_rate = 2e-4`, 02's
+#   lever; 01 slows D further, to 1e-4): 0.54 (0.41) and 0.36 (0.29) in two benchmark
 #   seeds, but 0.14 in a run of this notebook, where the judge read nearly every request as
 #   Pneumothorax: unsteady, so not taken;
 # - the same with class-balanced batches (02's last lever): 0.34 (0.30), four at 0.
@@ -1252,11 +1255,12 @@ if np.isnan(ceiling).any():
 # discriminator (see notebook 02) with DiffAugment and a moving average of G's weights in
 # `cpu`, with class-balanced batches. Expect its 0.22 again (same judge, same noise;
 # 0.17–0.22 over the runs measured). In `cpu` the tree is ahead of it (0.34 against 0.22;
-# 0.28 against 0.19 matched), with the projection term, which the cDCGAN lacks. The fair
-# comparison is 02's projection run with its auxiliary classifier, 0.68–0.80 (0.59–0.68
-# matched), drawn with four times the tree's channels (32 against 8; the tree at 32 takes
-# 4–7 times as long a step) in 648 generator updates: the tree, with 1,600 updates, reaches
-# about half of it (0.35–0.40; 0.27–0.31 matched) at this budget. In `smoke` the judge is
+# 0.28 against 0.19 matched), with the projection term, which the cDCGAN lacks. A stronger
+# reference point (not loaded here) is 02's `cpu` comparison run: a projection discriminator
+# with an auxiliary classifier, 0.67–0.80 (0.59–0.68 matched in the benchmark), drawn with
+# four times the tree's channels (32 against 8; the tree at 32 takes 4–7 times as long a
+# step) in 648 generator updates. The tree, with 1,600 updates, reaches about half of it
+# (0.33–0.43 over its five runs above; 0.27–0.33 matched) at this budget. In `smoke` the judge is
 # near chance, so the bars are grey and mean nothing.
 
 # %% [markdown]

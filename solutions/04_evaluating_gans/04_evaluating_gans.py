@@ -242,8 +242,8 @@ plt.show()
 
 # %% [markdown]
 # In the `cpu` profile (48 px, 2,400 training images, 3 epochs) the course's run reached a
-# validation AUC of 0.85–1.00 on seven findings (Effusion, Mass and Pneumothorax 1.00,
-# Infiltration 0.97, Cardiomegaly 0.95, Atelectasis 0.89, Pneumonia 0.85) and 0.55 on
+# validation AUC of 0.89–1.00 on seven findings (Effusion and Mass 1.00, Pneumothorax 0.99,
+# Infiltration 0.94, Cardiomegaly 0.91, Pneumonia 0.90, Atelectasis 0.89) and 0.63 on
 # Nodule: a 1–3 cm nodule is one to three pixels at 48 px, so the features barely see it and its FDD
 # says little. The `smoke` network trains only its head for one epoch on a few hundred tiny
 # images: near chance, and its FDD numbers below only prove that the code runs. A finding
@@ -483,8 +483,8 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #   width 32 with the paper's concatenation, DiffAugment, class-balanced batches and a moving
 #   average on about 2,600 images; the tree about 1,600 updates at width 8 on about 1,300
 #   images with notebook 03's projection term and a moving average.
-#   - *This run* (a CPU with native bfloat16, where the feature network trains in
-#     bfloat16; winner first): the multi-scale GAN is lower (better) on **7 of 8 findings**
+#   - *The course's `cpu` run* (a CPU with native bfloat16, where the feature network
+#     trains in bfloat16; each pair gives the winner's FDD first): the multi-scale GAN is lower (better) on **7 of 8 findings**
 #     — Atelectasis (67 vs 643), Cardiomegaly (63 vs 441), Effusion (65 vs 328), Mass (448
 #     vs 883), Nodule (216 vs 537), Pneumonia (166 vs 465) and Pneumothorax (158 vs 584) —
 #     and the cDCGAN on Infiltration (485 vs 750). Pooled FID: multi-scale GAN 127, cDCGAN 331.
@@ -495,7 +495,8 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #     largest real-vs-real value at n = 25–50: weaker evidence. Nodule's column means
 #     little anyway: the feature network barely sees 1–3 cm nodules at 48 px (AUC 0.63).
 #   - *Against the paper*: 5 of the 8 rankings agree — the paper's multi-scale wins on
-#     Atelectasis, Cardiomegaly, Mass, Nodule and Pneumothorax (all gaps beyond the noise).
+#     Atelectasis, Cardiomegaly, Mass, Nodule and Pneumothorax (all gaps beyond the noise,
+#     though Nodule's means little: see above).
 #     Three do not: the paper's multi-scale win on Infiltration (here the cDCGAN's) and its
 #     two cDCGAN wins, Effusion and Pneumonia (here the tree's).
 #   - *Against other runs*: these gaps compare one training run of each generator. The
@@ -507,15 +508,10 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #     cDCGAN gave the same 7 of 8 (FID 126 vs 331); its FDDs moved by 5–176 (Pneumonia 166
 #     to 342: a gap of 123, no longer beyond the real-vs-real spread; Atelectasis 67 to 73,
 #     Effusion 65 to 60). A ranking from one run per generator is a rough one; rankings whose
-#     gaps lie far beyond both spreads held. The same feature network gave 8 of 8 against
-#     notebook 03's previous recipe (G every 5th step: FID 70, a closer pooled match but a
-#     tree that obeyed fewer findings). Earlier `cpu` recipes gave 5 of 8 (03 with an
-#     auxiliary classifier that blurred its chests; FID 1,251 against 584) and 2 of 8
-#     (against 02's earlier cDCGAN, whose FID was 221); an AVX2 CPU in float32 (another
-#     feature network from the same seed and data, a tree with the paper's heads) gave 5 of
-#     8 (FID 146 vs 163). The winner follows the recipe — here the DenseNet's features put
-#     the tree's crisper, speckled chests closer to the real ones than the cDCGAN's smoother
-#     ones — as much as the architectures.
+#     gaps lie far beyond both spreads held. Earlier `cpu` recipes of notebooks 02 and 03
+#     gave the tree anywhere from 2 to 8 of the 8 findings: the winner follows the recipe —
+#     here the DenseNet's features put the tree's crisper, speckled chests closer to the
+#     real ones than the cDCGAN's smoother ones — as much as the architectures.
 #   - Both generators are still far from real (FDD 63–883 where two real samples differ by
 #     16–199 at the same n) after 648 and 1,600 generator updates instead of the paper's tens
 #     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.22 and 0.34

@@ -311,6 +311,10 @@ _ROWS: tuple[tuple[str, str, dict], ...] = (
                                                                         "learning_rate": 4e-4,
                                                                         "d_learning_rate": 2e-4,
                                                                         "seed": 43}),
+    # D at half G's rate instead (01's last lever, D slowed rather than G sped up)
+    ("03_multiscale_attention_gan", "lr2e-4_ema_proj_e40_k2_dlr1", {**PROJ_E40,
+                                                                    "d_steps_per_g_step": 2,
+                                                                    "d_learning_rate": 1e-4}),
     ("03_multiscale_attention_gan", "lr2e-4_ema_proj_glr4", {"learning_rate": 4e-4,
                                                              "d_learning_rate": 2e-4,
                                                              "ema_decay": 0.999,
