@@ -1247,7 +1247,9 @@ if np.isnan(ceiling).any():
 #   lever; 01 slows D further, to 1e-4): 0.54 (0.41) and 0.36 (0.29) in two benchmark
 #   seeds, but 0.14 in a run of this notebook, where the judge read nearly every request as
 #   Pneumothorax: unsteady, so not taken;
-# - the same with class-balanced batches (02's last lever): 0.34 (0.30), four at 0.
+# - the same with class-balanced batches (02's last lever): 0.34 (0.30), four at 0;
+# - D slowed to half G's rate instead (`cfg.d_learning_rate = 1e-4`, 01's direction): 0.21
+#   (0.31), two at 0, and the average's samples much more alike (diversity 0.55): a loss.
 #
 # </details>
 #

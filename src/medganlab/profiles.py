@@ -458,7 +458,8 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 batch_size=32,
                 # G at twice D's rate: AC run -> 0.61 / 0.64 (Pneumonia at 0 in EMA; the
                 # notebook: 0.63 in bf16, 0.59 in float32 with every finding above 0);
-                # the reverse, D faster (G 1e-4, D 4e-4), measured no gain
+                # the reverse, D faster (G 1e-4, D 4e-4), measured no gain; D slower still
+                # (1e-4, 01's rates) 0.48 / 0.56 with class-balanced batches: a loss
                 learning_rate=4e-4,
                 d_learning_rate=2e-4,
                 epochs=8,
@@ -535,7 +536,8 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 projection="all",
                 # not taken: G at twice D's rate (01 and 02's lever; d_learning_rate=2e-4,
                 # learning_rate=4e-4): the average 0.54 and 0.36 in two bench seeds, but 0.14
-                # in the notebook's run (every request read as Pneumothorax): unsteady
+                # in the notebook's run (every request read as Pneumothorax): unsteady. D
+                # slowed instead (d_learning_rate=1e-4, 01's direction): 0.21, a loss
                 epochs=40,  # tau every 10 epochs still ends at 0.3
                 tau_every_epochs=10,
                 ema_decay=0.999,

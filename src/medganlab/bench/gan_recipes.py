@@ -18,7 +18,7 @@ cached reference finding classifier (its size and epochs from 02's profile):
 
 Cost: on the cpu profile a row takes about 2-7 minutes of 2 cores with native bf16 (training
 about 1.5-6 of them; 03's rows at 40 epochs the longest), somewhat more in float32 on an
-AVX2-only CPU (03's notebook: 5.9 against 5.1 min of training); the whole sweep (88 rows)
+AVX2-only CPU (03's notebook: 5.9 against 5.1 min of training); the whole sweep (90 rows)
 about 4.5 hours the first time. Rows are kept in
 ``<out>/gan_recipes/<assignment>__<row>.json`` with the last epoch's sample grid next to them,
 and reused by the next run when the overrides, the profile and the phantom's
