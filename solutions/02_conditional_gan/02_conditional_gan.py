@@ -386,7 +386,8 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 #   while D only has to tell real from fake. The projection run's accuracy rose from
 #   0.48–0.57 to 0.59–0.64; the concatenation run's stayed within the spread (0.17–0.19).
 #   Slowing D further, to 1e-4 (notebook 01's `cpu` rates), lowered the comparison run
-#   (0.56 against 0.68–0.80, one finding at 0): here D must also learn the findings.
+#   (0.56 against 0.67–0.80, one finding at 0), perhaps because D's class head, which
+#   teaches G the findings, then learns them more slowly.
 #   The reverse, a faster D (two time-scale rates, Heusel et al. 2017), measured no gain;
 #   try it in your own run with `cfg = cfg.replace(learning_rate=1e-4, d_learning_rate=4e-4)`
 #   before this cell.
