@@ -434,7 +434,7 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # Why `cpu` changes only the rates, measured on the `cpu` profile (620 updates) by the
 # course's benchmark (`make bench`: the course's own training runs, outside this notebook;
 # "G / average" where the run kept a moving average; a range where the same settings
-# trained twice, and such twins differed by up to about 3x in Fréchet distance):
+# trained twice, and such twins differed by up to 3.4x in Fréchet distance):
 #
 # | recipe | Fréchet (G / average) | diversity (real = 1) |
 # |---|---|---|

@@ -32,7 +32,7 @@
 # **What you'll need**: notebook 01 (DCGAN, losses, train step). Runs in seconds (`smoke`),
 # 3–6 minutes on a recent 2-core CPU (`cpu`: two training runs; 3 minutes with bfloat16, a
 # 16-bit format some CPUs compute natively, 4–6 in float32; the setup cell prints the
-# precision it picked) and up to about 16 on an older one, or about 25 minutes on a T4
+# precision it picked) and up to about 17 on an older one, or about 25 minutes on a T4
 # (`gpu`: 128x128, 25 epochs, the paper's run only).
 
 # %% [markdown]

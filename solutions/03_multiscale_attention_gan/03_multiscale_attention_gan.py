@@ -1196,7 +1196,7 @@ if np.isnan(ceiling).any():
 # benchmark runs): the tree's two "white lower lung" findings trade places between runs.
 # Over the five runs: Cardiomegaly 0.17–0.92, Atelectasis 0–0.38, Infiltration 0–0.59,
 # Nodule 0–0.25, and Mass 0–0.05. The table printed under the bars shows where the missed
-# requests go: mostly to Pneumothorax and Pneumonia (in our runs), the findings the tree has
+# requests go: mostly to Pneumothorax and Pneumonia (in our bfloat16 runs), the findings the tree has
 # learned best.
 #
 # **The auxiliary classifier** (`cfg.auxiliary_weight = 3`, the former `cpu` recipe) asks G

@@ -512,7 +512,7 @@ show_metrics(f"04_evaluating_gans: FDD per finding ({cfg.profile})",
 #     gave the tree anywhere from 2 to 8 of the 8 findings: the winner follows the recipe —
 #     here the DenseNet's features put the tree's crisper, speckled chests closer to the
 #     real ones than the cDCGAN's smoother ones — as much as the architectures.
-#   - Both generators are still far from real (FDD 63–883 where two real samples differ by
+#   - Both generators are still far from real (FDD 60–883 where two real samples differ by
 #     16–199 at the same n) after 648 and 1,600 generator updates instead of the paper's tens
 #     of thousands, and neither obeys its label well yet (notebooks 02 and 03: 0.22 and 0.34
 #     of the requests read as asked). A per-finding FDD then mostly measures how close a
