@@ -445,14 +445,15 @@ assert d_last < d0, "against a frozen generator the discriminator loss must fall
 # | G at twice D's rate (4e-4 and 2e-4) | 24–30 | 0.86–0.91 |
 # | … with the average | 13 / 26 | 0.92 / 0.89 |
 # | … with DiffAugment (no cutout) and the average | 17 / 14 | 0.33 / 0.37 |
-# | **G at four times D's rate** (4e-4 and 1e-4, `cpu`) | 14–25 | 0.81–0.88 (this notebook's run: 0.97) |
+# | **G at four times D's rate** (4e-4 and 1e-4, `cpu`) | 14–25 | 0.81–0.88 (this notebook's runs: 0.85–0.97) |
 #
 # At DCGAN's rates DiffAugment draws sharper chests (a lower Fréchet distance); with G at
 # twice D's rate only the moving average's samples came out sharper (26 to 14; G's own went
 # from 13 to 17). Either way the samples come out much more
 # alike, with or without its brightness change. For a first GAN, varied samples matter more
 # than slightly sharper ones, and the rates alone gave the most variety. This notebook's own
-# runs: 0.67 with DCGAN's rates, 0.71 with G at twice D's rate, 0.97 with the `cpu` rates.
+# runs: 0.67 with DCGAN's rates, 0.71 with G at twice D's rate, 0.97 with the `cpu` rates
+# (0.85 in float32).
 # Notebook 02, which learns eight findings from about 2,600 images, turns both levers on.
 
 # %%
@@ -500,8 +501,9 @@ plt.show()
 # What the `cpu` run looks like: D far ahead after the first epoch (its loss near 0.1, G's
 # near 4–5), then the two settle. With the `cpu` rates D's loss ended at 0.75–0.98 and G's
 # at 1.7–2.2 in our runs (with DCGAN's 2e-4 for both: 0.09–0.54 and 4.7–6.1). The course aims
-# at a sample diversity of 0.8 of the real images' or more at this budget; our three runs of
-# this recipe gave 0.81, 0.88 and 0.97 (this notebook's). Runs vary: with G at twice D's
+# at a sample diversity of 0.8 of the real images' or more at this budget; our four runs of
+# this recipe gave 0.81, 0.85 (this notebook in float32, as on a CPU without bfloat16), 0.88
+# and 0.97 (this notebook's in bfloat16). Runs vary: with G at twice D's
 # rate the course's benchmark gave 0.86–0.91 but one run of this notebook 0.71, with D's loss at
 # 0.22. Below the aim the grid repeats a few chest shapes (partial mode collapse). A
 # diversity that keeps falling, with the grid's samples converging on one chest, is full
