@@ -410,7 +410,7 @@ _TABLE: dict[str, tuple[type[_Config], dict[str, dict[str, Any]]]] = {
                 # for both D won (d_loss 0.09-0.54, g_loss 4.7-6.1) and the samples looked
                 # alike (diversity 0.67-0.81 of the real images'); G 4e-4 / D 2e-4: d_loss
                 # 0.2-0.8, diversity 0.71-0.92; G 4e-4 / D 1e-4: d_loss 0.75-0.98, g_loss
-                # 1.7-2.2, diversity 0.81-0.97 (three runs), Fréchet 14-25 (before 22-74).
+                # 1.7-2.2, diversity 0.81-0.97 (four runs), Fréchet 14-25 (before 22-74).
                 # DiffAugment (0.33-0.46) and the average alone (0.78) made them more alike
                 learning_rate=4e-4,
                 d_learning_rate=1e-4,
