@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 # (assignment, settings beyond the cpu-only ones, the run folder's prefix, whether a class
 # head trains); a folder is <prefix>_smoke_<random>
 CASES = [
-    # 01's rates: G at twice D's
+    # 01's rates: G faster than D
     ("01_dcgan", {}, "01_dcgan", False),
     # an epoch of the balanced (endless) stream: one pass's worth of steps, as in cpu
     ("02_conditional_gan", {"steps_per_epoch": None}, "02_conditional_gan_projection_ac1", True),

@@ -130,6 +130,18 @@ def test_gpu_keeps_the_papers_learning_rates():
         assert profile_for(name, "gpu").d_learning_rate is None, name
 
 
+def test_d_trains_at_its_own_rate_or_at_gs():
+    """The notebooks and the bench give D's Adam `cfg.discriminator_learning_rate`."""
+    for name in ("01_dcgan", "02_conditional_gan", "03_multiscale_attention_gan"):
+        paper = profile_for(name, "gpu")
+        assert paper.discriminator_learning_rate == paper.learning_rate, name
+        own = paper.replace(learning_rate=4e-4, d_learning_rate=1e-4)
+        assert own.discriminator_learning_rate == 1e-4, name
+        assert own.replace(d_learning_rate=0.0).discriminator_learning_rate == 0.0, "0 is a rate"
+    cpu = profile_for("01_dcgan", "cpu")
+    assert cpu.discriminator_learning_rate == cpu.d_learning_rate != cpu.learning_rate
+
+
 def test_only_the_cpu_recipe_samples_the_findings_evenly():
     """Class-balanced batches are 02's cpu lever; gpu (and smoke, on gpu's code path) keep
     the data's own frequencies, as published."""

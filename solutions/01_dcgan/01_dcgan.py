@@ -461,9 +461,7 @@ d_for_training = (augmented_discriminator(discriminator, cfg.diff_augment, seed=
                   if cfg.diff_augment else discriminator)
 gan = GAN(generator, d_for_training, latent_dim=cfg.latent_dim, train_step_fn=train_step)
 gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
-            d_optimizer=keras.optimizers.Adam(  # D's own rate when cfg sets one
-                cfg.learning_rate if cfg.d_learning_rate is None else cfg.d_learning_rate,
-                beta_1=cfg.beta_1))
+            d_optimizer=keras.optimizers.Adam(cfg.discriminator_learning_rate, beta_1=cfg.beta_1))
 run = run_dir("01_dcgan", cfg.profile)  # re-running resumes (fresh in smoke/grading)
 ema = GeneratorEMA(cfg.ema_decay, run / "ema") if cfg.ema_decay else None
 samples = SampleGrid(run / "samples", num_samples=cfg.sample_grid**2, generator=ema)

@@ -439,9 +439,7 @@ def train_conditional_gan(generator, discriminator, run, epochs, classifier_head
     gan = GAN(generator, d_for_training, latent_dim=cfg.latent_dim, num_classes=cfg.num_classes,
               train_step_fn=step)
     gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
-                d_optimizer=keras.optimizers.Adam(  # D's own rate when cfg sets one
-                    cfg.learning_rate if cfg.d_learning_rate is None else cfg.d_learning_rate,
-                    beta_1=cfg.beta_1))
+                d_optimizer=keras.optimizers.Adam(cfg.discriminator_learning_rate, beta_1=cfg.beta_1))
     ema = GeneratorEMA(cfg.ema_decay, run / "ema") if cfg.ema_decay else None
     samples = SampleGrid(run / "samples", num_samples=len(grid_labels), labels=grid_labels,
                          ncols=cfg.per_finding_samples, generator=ema)

@@ -840,9 +840,7 @@ if cfg.auxiliary_weight:  # the class head (not the paper): your pyramid and los
 gan = GAN(generator, d_for_training, latent_dim=cfg.latent_dim, num_classes=cfg.num_classes,
           train_step_fn=train_step)
 gan.compile(g_optimizer=keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1),
-            d_optimizer=keras.optimizers.Adam(  # D's own rate when cfg sets one
-                cfg.learning_rate if cfg.d_learning_rate is None else cfg.d_learning_rate,
-                beta_1=cfg.beta_1))
+            d_optimizer=keras.optimizers.Adam(cfg.discriminator_learning_rate, beta_1=cfg.beta_1))
 
 # %%
 # the folder's name says the D and the sampler: another recipe never reuses this run's files

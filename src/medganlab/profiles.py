@@ -106,8 +106,20 @@ class SetupAndDataConfig(_Config):
     batch_size: int = 64
 
 
+class _GanRates:
+    """Adam rates of a GAN config: ``learning_rate`` for G, ``d_learning_rate`` for D."""
+
+    learning_rate: float
+    d_learning_rate: float | None
+
+    @property
+    def discriminator_learning_rate(self) -> float:
+        """D's rate: its own when set (a recipe's choice), else G's (as the papers train)."""
+        return self.learning_rate if self.d_learning_rate is None else self.d_learning_rate
+
+
 @dataclass(frozen=True)
-class DcganConfig(_Config):
+class DcganConfig(_GanRates, _Config):
     """01_dcgan: unconditional DCGAN on the chest X-ray phantom."""
 
     image_size: int = 64
@@ -156,7 +168,7 @@ class ConditionalGanConfig(DcganConfig):
 
 
 @dataclass(frozen=True)
-class MultiscaleGanConfig(_Config):
+class MultiscaleGanConfig(_GanRates, _Config):
     """03_multiscale_attention_gan (SPEC §A): the paper's tree generator, LSGAN, tau, 1:5."""
 
     image_size: int = 256  # the top scale; the tree draws image_size/4, /2 and /1

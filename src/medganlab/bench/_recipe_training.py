@@ -128,8 +128,7 @@ def train(assignment: str, cfg, extras: dict, out: Path) -> dict:
     callbacks: list = []
     augment_options: dict = {}  # 03: every scale, and G's update (it reads D in inference mode)
     grid: dict = {"generator": ema}
-    # D's own rate (a field of every GAN config; None: G's rate, as published)
-    d_lr = cfg.learning_rate if cfg.d_learning_rate is None else cfg.d_learning_rate
+    d_lr = cfg.discriminator_learning_rate  # D's own rate, else G's (as published)
     if assignment == "01_dcgan":
         generator = ns["build_generator"](cfg.latent_dim, cfg.image_size, cfg.generator_width)
         discriminator = ns["build_discriminator"](cfg.image_size, cfg.discriminator_width)
